@@ -1,0 +1,68 @@
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "./generated/prisma/client.js";
+import type { Database, QueryResult, Row, SqlClient, Unlisten } from "./database.js";
+import { acquireDirectoryLock } from "./directory-lock.js";
+
+function wrap(client: PGlite | Transaction): SqlClient {
+  return {
+    async query<R extends Row>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
+      const result = await client.query<R>(text, params);
+      return { rows: result.rows, affectedRows: result.affectedRows ?? 0 };
+    },
+    async exec(script: string) {
+      await client.exec(script);
+    },
+  };
+}
+
+/**
+ * Embedded PostgreSQL (PGlite) in `dataDir`, or in memory when `dataDir` is undefined.
+ * PGlite is a single connection: its transactions are exclusive, which is also what the
+ * event store's append lock asks for. One process owns the folder at a time (lock file).
+ */
+export async function openPglite(dataDir: string | undefined): Promise<Database> {
+  let releaseLock: (() => void) | undefined;
+  let pglite: PGlite;
+  if (dataDir) {
+    const dir = resolve(dataDir);
+    mkdirSync(dir, { recursive: true });
+    releaseLock = acquireDirectoryLock(join(dir, "keyledger.lock"));
+    pglite = new PGlite(join(dir, "pgdata"));
+  } else {
+    pglite = new PGlite();
+  }
+  try {
+    await pglite.waitReady;
+  } catch (error) {
+    releaseLock?.();
+    throw error;
+  }
+
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const base = wrap(pglite);
+  let closed = false;
+
+  return {
+    kind: "pglite",
+    prisma,
+    query: base.query,
+    exec: base.exec,
+    transaction: (work) => pglite.transaction((tx) => work(wrap(tx))),
+    async listen(channel, onNotify): Promise<Unlisten> {
+      const unlisten = await pglite.listen(channel, (payload) => onNotify(payload || undefined));
+      return async () => {
+        if (!closed) await unlisten();
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await prisma.$disconnect().catch(() => {});
+      await pglite.close();
+      releaseLock?.();
+    },
+  };
+}

@@ -1,0 +1,257 @@
+import { randomUUID } from "node:crypto";
+import { sqlState, UNIQUE_VIOLATION, type Database, type SqlClient, type Unlisten } from "../db/database.js";
+import { ConcurrencyError, DuplicateEventError } from "./errors.js";
+import { chainHash, GENESIS_HASH } from "./hash-chain.js";
+import {
+  ANY_VERSION,
+  type AppendRequest,
+  type EventMetadata,
+  type ExpectedVersion,
+  type LogHead,
+  type NewEvent,
+  type PendingEvent,
+  type RecordedEvent,
+} from "./types.js";
+
+/** Runs inside the append's transaction: if it throws, nothing of the append is written. */
+export interface InlineProjection {
+  readonly name: string;
+  apply(tx: SqlClient, events: readonly PendingEvent[]): Promise<void>;
+}
+
+export interface EventStoreOptions {
+  projections?: InlineProjection[];
+  clock?: () => Date;
+}
+
+export const EVENTS_CHANNEL = "keyledger_events";
+
+/** Serialises appends (and so the order of positions) across every connection and process. */
+const APPEND_LOCK = 0x6b6c6467; // "kldg"
+
+const EVENT_COLUMNS = `position::text AS position, event_id, stream_id, stream_version, type, schema_version,
+  data, metadata, occurred_at, hash`;
+
+interface EventRow {
+  [key: string]: unknown;
+  position: string;
+  event_id: string;
+  stream_id: string;
+  stream_version: number | null;
+  type: string;
+  schema_version: number;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+  occurred_at: Date | string;
+  hash: string;
+}
+
+export function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    position: BigInt(row.position),
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    occurredAt: row.occurred_at instanceof Date ? row.occurred_at : new Date(row.occurred_at),
+    hash: row.hash,
+  };
+}
+
+export class EventStore {
+  private readonly projections: InlineProjection[];
+  private readonly clock: () => Date;
+
+  constructor(
+    private readonly db: Database,
+    options: EventStoreOptions = {},
+  ) {
+    this.projections = options.projections ?? [];
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /**
+   * Appends `events` to one stream in one transaction. With a numeric `expectedVersion` a stale
+   * decision throws ConcurrencyError and writes nothing; ANY_VERSION appends facts that never conflict.
+   */
+  async append(
+    streamId: string,
+    expectedVersion: ExpectedVersion,
+    events: NewEvent[],
+    metadata: EventMetadata = {},
+  ): Promise<RecordedEvent[]> {
+    const [recorded] = await this.appendMany([{ streamId, expectedVersion, events, metadata }]);
+    return recorded ?? [];
+  }
+
+  /** Several appends in one transaction (group commit): all are written, or none. */
+  async appendMany(requests: AppendRequest[]): Promise<RecordedEvent[][]> {
+    const pending = requests.map((request) => this.prepare(request));
+    const all = pending.flat();
+    if (all.length === 0) return requests.map(() => []);
+    try {
+      const recorded = await this.db.transaction((tx) => this.write(tx, requests, all));
+      let offset = 0;
+      return pending.map((events) => recorded.slice(offset, (offset += events.length)));
+    } catch (error) {
+      const replay = await this.alreadyAppended(requests, pending, error);
+      if (replay) return replay;
+      throw error;
+    }
+  }
+
+  private prepare(request: AppendRequest): PendingEvent[] {
+    const { streamId, expectedVersion, events, metadata } = request;
+    if (expectedVersion !== ANY_VERSION && (!Number.isInteger(expectedVersion) || expectedVersion < 0)) {
+      throw new RangeError(`expectedVersion must be a whole number >= 0 or ANY_VERSION, got ${expectedVersion}`);
+    }
+    const now = this.clock();
+    return events.map((event, index) => ({
+      eventId: event.eventId ?? randomUUID(),
+      streamId,
+      streamVersion: expectedVersion === ANY_VERSION ? null : expectedVersion + index + 1,
+      type: event.type,
+      schemaVersion: event.schemaVersion,
+      data: event.data,
+      metadata,
+      occurredAt: event.occurredAt ?? now,
+    }));
+  }
+
+  private async write(tx: SqlClient, requests: AppendRequest[], events: PendingEvent[]): Promise<RecordedEvent[]> {
+    await this.checkVersions(tx, requests);
+    for (const projection of this.projections) await projection.apply(tx, events);
+
+    // Positions and chain hashes are decided under the lock, as late as possible: the lock is
+    // held from here to commit, so positions become visible in exactly their numeric order.
+    // The head is read in a statement of its own so that its snapshot is taken after the lock.
+    await tx.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
+    const head = await readHead(tx);
+    let previousHash = head.hash;
+    let position = head.position;
+    const recorded = events.map((event) => {
+      position += 1n;
+      const hash = chainHash(previousHash, { ...event, position });
+      previousHash = hash;
+      return { ...event, position, hash };
+    });
+    await insertEvents(tx, recorded);
+    await tx.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, position.toString()]);
+    return recorded;
+  }
+
+  /**
+   * Versions only grow, so checking before the lock is exact together with the unique
+   * (stream, version) index: a stream that moves on after this check fails the insert.
+   */
+  private async checkVersions(tx: SqlClient, requests: AppendRequest[]): Promise<void> {
+    const decisions = requests.filter((r) => r.expectedVersion !== ANY_VERSION && r.events.length > 0);
+    if (decisions.length === 0) return;
+    const { rows } = await tx.query<{ stream_id: string; version: number }>(
+      `SELECT s.stream_id, COALESCE(MAX(e.stream_version), 0)::int AS version
+         FROM unnest($1::text[]) AS s(stream_id)
+         LEFT JOIN events e ON e.stream_id = s.stream_id
+        GROUP BY s.stream_id`,
+      [decisions.map((r) => r.streamId)],
+    );
+    const actual = new Map(rows.map((row) => [row.stream_id, row.version]));
+    for (const request of decisions) {
+      const version = actual.get(request.streamId) ?? 0;
+      if (version !== request.expectedVersion) {
+        throw new ConcurrencyError(request.streamId, request.expectedVersion as number, version);
+      }
+    }
+  }
+
+  /** An append retried with the same event ids after it committed is answered with what was written. */
+  private async alreadyAppended(
+    requests: AppendRequest[],
+    pending: PendingEvent[][],
+    error: unknown,
+  ): Promise<RecordedEvent[][] | undefined> {
+    const supplied = requests.flatMap((r) => r.events.flatMap((e) => (e.eventId ? [e.eventId] : [])));
+    if (supplied.length === 0) {
+      if (sqlState(error) === UNIQUE_VIOLATION) throw this.translateUniqueViolation(requests, error);
+      return undefined;
+    }
+    const ids = pending.flat().map((e) => e.eventId);
+    const { rows } = await this.db.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])`,
+      [ids],
+    );
+    if (rows.length === 0) {
+      if (sqlState(error) === UNIQUE_VIOLATION) throw this.translateUniqueViolation(requests, error);
+      return undefined;
+    }
+    const byId = new Map(rows.map((row) => [row.event_id, toRecordedEvent(row)]));
+    const mismatch = pending.flat().filter((e) => byId.get(e.eventId)?.type !== e.type);
+    if (mismatch.length > 0) throw new DuplicateEventError(mismatch.map((e) => e.eventId));
+    return pending.map((events) => events.map((e) => byId.get(e.eventId)!));
+  }
+
+  private translateUniqueViolation(requests: AppendRequest[], error: unknown): Error {
+    const constraint = (error as { constraint?: string }).constraint ?? String((error as Error).message);
+    if (constraint.includes("events_stream_version_key")) {
+      const request = requests.find((r) => r.expectedVersion !== ANY_VERSION) ?? requests[0]!;
+      return new ConcurrencyError(request.streamId, request.expectedVersion as number, undefined);
+    }
+    return error as Error;
+  }
+
+  async readStream(streamId: string): Promise<RecordedEvent[]> {
+    const { rows } = await this.db.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY events.position`,
+      [streamId],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  /** Events after `afterPosition`, in position order. Exact: it never skips or repeats an event. */
+  async readAll(afterPosition: bigint, limit: number): Promise<RecordedEvent[]> {
+    const { rows } = await this.db.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE events.position > $1 ORDER BY events.position LIMIT $2`,
+      [afterPosition.toString(), limit],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  async head(): Promise<LogHead> {
+    return readHead(this.db);
+  }
+
+  /** Calls `onAppend` after any process commits events (payload: the last position), and after a reconnect. */
+  onAppend(onAppend: (lastPosition: bigint | undefined) => void): Promise<Unlisten> {
+    return this.db.listen(EVENTS_CHANNEL, (payload) => onAppend(payload ? BigInt(payload) : undefined));
+  }
+}
+
+async function readHead(sql: SqlClient): Promise<LogHead> {
+  const { rows } = await sql.query<{ position: string; hash: string }>(
+    "SELECT position::text AS position, hash FROM events ORDER BY events.position DESC LIMIT 1",
+  );
+  const row = rows[0];
+  return row ? { position: BigInt(row.position), hash: row.hash } : { position: 0n, hash: GENESIS_HASH };
+}
+
+async function insertEvents(tx: SqlClient, events: RecordedEvent[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO events (position, event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, hash)
+     SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::int[],
+                          $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::text[])`,
+    [
+      events.map((e) => e.position.toString()),
+      events.map((e) => e.eventId),
+      events.map((e) => e.streamId),
+      events.map((e) => e.streamVersion),
+      events.map((e) => e.type),
+      events.map((e) => e.schemaVersion),
+      events.map((e) => JSON.stringify(e.data)),
+      events.map((e) => JSON.stringify(e.metadata)),
+      events.map((e) => e.occurredAt.toISOString()),
+      events.map((e) => e.hash),
+    ],
+  );
+}

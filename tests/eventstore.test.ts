@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomUUID } from "node:crypto";
+import type { Database } from "../src/db/database.js";
+import { ConcurrencyError } from "../src/eventstore/errors.js";
+import { EventStore, type InlineProjection } from "../src/eventstore/event-store.js";
+import { chainHash, GENESIS_HASH } from "../src/eventstore/hash-chain.js";
+import { ANY_VERSION } from "../src/eventstore/types.js";
+import { backendName, createTestDatabase } from "./support/databases.js";
+
+const event = (type: string, data: Record<string, unknown> = {}) => ({ type, schemaVersion: 1, data });
+
+describe(`event store (${backendName})`, () => {
+  let db: Database;
+  let store: EventStore;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ db, cleanup } = await createTestDatabase());
+    store = new EventStore(db);
+  });
+  afterAll(() => cleanup());
+
+  it("appends to a new stream and reads it back in order with versions and metadata", async () => {
+    const stream = randomUUID();
+    await store.append(stream, 0, [event("Opened", { n: 1 })], { actorId: "alice", actorRole: "owner" });
+    await store.append(stream, 1, [event("Renamed", { name: "é \"quoted\" {}" }), event("Closed")]);
+    const read = await store.readStream(stream);
+    expect(read.map((e) => [e.type, e.streamVersion])).toEqual([
+      ["Opened", 1],
+      ["Renamed", 2],
+      ["Closed", 3],
+    ]);
+    expect(read[0]!.metadata).toEqual({ actorId: "alice", actorRole: "owner" });
+    expect(read[1]!.data).toEqual({ name: 'é "quoted" {}' });
+    expect(read[1]!.position).toBe(read[0]!.position + 1n);
+  });
+
+  it("lets exactly one of two concurrent appends at the same expected version win, leaving no hole", async () => {
+    const stream = randomUUID();
+    await store.append(stream, 0, [event("Opened")]);
+    const results = await Promise.allSettled([
+      store.append(stream, 1, [event("A")]),
+      store.append(stream, 1, [event("B")]),
+    ]);
+    const won = results.filter((r) => r.status === "fulfilled");
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]!.reason).toBeInstanceOf(ConcurrencyError);
+    const versions = (await store.readStream(stream)).map((e) => e.streamVersion);
+    expect(versions).toEqual([1, 2]);
+  });
+
+  it("rejects a stale or a future expected version and writes nothing", async () => {
+    const stream = randomUUID();
+    await store.append(stream, 0, [event("Opened"), event("Changed")]);
+    const before = await store.head();
+    await expect(store.append(stream, 1, [event("Stale")])).rejects.toBeInstanceOf(ConcurrencyError);
+    await expect(store.append(stream, 5, [event("Future")])).rejects.toBeInstanceOf(ConcurrencyError);
+    await expect(store.append(stream, 0, [event("Again")])).rejects.toMatchObject({ actualVersion: 2 });
+    expect(await store.head()).toEqual(before);
+  });
+
+  it("appends facts with ANY_VERSION concurrently without conflicts, outside the stream's versions", async () => {
+    const stream = randomUUID();
+    await store.append(stream, 0, [event("Opened")]);
+    await Promise.all(Array.from({ length: 25 }, () => store.append(stream, ANY_VERSION, [event("Used")])));
+    const read = await store.readStream(stream);
+    expect(read).toHaveLength(26);
+    expect(read.filter((e) => e.type === "Used").every((e) => e.streamVersion === null)).toBe(true);
+    // A decision on version 1 still succeeds: facts do not move the stream's version.
+    await store.append(stream, 1, [event("Closed")]);
+  });
+
+  it("writes an event id once, however often the append is retried", async () => {
+    const stream = randomUUID();
+    const eventId = randomUUID();
+    const first = await store.append(stream, 0, [{ ...event("Opened"), eventId }]);
+    const retried = await store.append(stream, 0, [{ ...event("Opened"), eventId }]);
+    expect(retried[0]!.position).toBe(first[0]!.position);
+    const factId = randomUUID();
+    await store.append(stream, ANY_VERSION, [{ ...event("Used"), eventId: factId }]);
+    await store.append(stream, ANY_VERSION, [{ ...event("Used"), eventId: factId }]);
+    expect(await store.readStream(stream)).toHaveLength(2);
+  });
+
+  it("rolls back the events when an inline projection fails", async () => {
+    const failing: InlineProjection = {
+      name: "failing",
+      async apply(_tx, events) {
+        if (events.some((e) => e.type === "Poison")) throw new Error("projection failed");
+      },
+    };
+    const guarded = new EventStore(db, { projections: [failing] });
+    const stream = randomUUID();
+    const before = await store.head();
+    await expect(guarded.append(stream, 0, [event("Fine"), event("Poison")])).rejects.toThrow("projection failed");
+    expect(await store.readStream(stream)).toEqual([]);
+    expect(await store.head()).toEqual(before);
+    await guarded.append(stream, 0, [event("Fine")]);
+    expect(await store.readStream(stream)).toHaveLength(1);
+  });
+
+  it("runs inline projections in the append's transaction, seeing the new events", async () => {
+    await db.exec("CREATE TABLE IF NOT EXISTS test_counts (stream_id text PRIMARY KEY, n int NOT NULL)");
+    const counting: InlineProjection = {
+      name: "counting",
+      async apply(tx, events) {
+        for (const e of events) {
+          await tx.query(
+            `INSERT INTO test_counts VALUES ($1, 1) ON CONFLICT (stream_id) DO UPDATE SET n = test_counts.n + 1`,
+            [e.streamId],
+          );
+        }
+      },
+    };
+    const projected = new EventStore(db, { projections: [counting] });
+    const stream = randomUUID();
+    await projected.append(stream, 0, [event("A"), event("B")]);
+    const { rows } = await db.query<{ n: number }>("SELECT n FROM test_counts WHERE stream_id = $1", [stream]);
+    expect(rows[0]?.n).toBe(2);
+  });
+
+  it("binds every event into one SHA-256 chain in position order", async () => {
+    const all = await store.readAll(0n, 100_000);
+    expect(all.length).toBeGreaterThan(10);
+    let previous = GENESIS_HASH;
+    all.forEach((e, index) => {
+      expect(e.position).toBe(BigInt(index + 1));
+      expect(e.hash).toBe(chainHash(previous, e));
+      previous = e.hash;
+    });
+  });
+
+  it("pages through readAll without skipping or repeating", async () => {
+    const head = await store.head();
+    const seen: bigint[] = [];
+    let after = 0n;
+    for (;;) {
+      const page = await store.readAll(after, 7);
+      if (page.length === 0) break;
+      seen.push(...page.map((e) => e.position));
+      after = page.at(-1)!.position;
+    }
+    expect(seen).toEqual(Array.from({ length: Number(head.position) }, (_, i) => BigInt(i + 1)));
+  });
+
+  it("wakes listeners when events are committed", async () => {
+    const woken: Array<bigint | undefined> = [];
+    const unlisten = await store.onAppend((position) => woken.push(position));
+    const [recorded] = await store.append(randomUUID(), 0, [event("Opened")]);
+    await expect.poll(() => woken, { timeout: 5_000 }).toContain(recorded!.position);
+    await unlisten();
+  });
+});

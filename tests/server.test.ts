@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GraphQLClient, gql } from "graphql-request";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
+import { ConfigError, loadConfig } from "../src/config.js";
+import { EventStore } from "../src/eventstore/event-store.js";
+import { backendName, createTestLocation, type TestDatabaseLocation } from "./support/databases.js";
+import { runTs } from "./support/processes.js";
+import { startTestServer } from "./support/server.js";
+
+const HEALTH = gql`
+  query Health {
+    health {
+      ok
+      database
+      headPosition
+    }
+  }
+`;
+
+describe(`server (${backendName})`, () => {
+  let location: TestDatabaseLocation;
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+
+  beforeAll(async () => {
+    location = await createTestLocation();
+    server = await startTestServer(location);
+  });
+  afterAll(async () => {
+    await server.stop();
+    await location.drop();
+  });
+
+  it("answers /healthz and /readyz", async () => {
+    const base = server.url.replace("/graphql", "");
+    const alive = await fetch(`${base}/healthz`);
+    expect(alive.status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true });
+  });
+
+  it("serves GraphQL over HTTP and echoes the request id", async () => {
+    const client = new GraphQLClient(server.url, { headers: { "x-request-id": "req-42" } });
+    const { data, headers } = await client.rawRequest<{ health: { ok: boolean; database: string } }>(HEALTH);
+    expect(data.health).toMatchObject({ ok: true, database: backendName });
+    expect(headers.get("x-request-id")).toBe("req-42");
+  });
+
+  it("serves GraphQL over graphql-ws on the same port and path", async () => {
+    const client = createClient({ url: server.url.replace("http", "ws"), webSocketImpl: WebSocket, retryAttempts: 0 });
+    const result = await new Promise<unknown>((resolve, reject) => {
+      let value: unknown;
+      client.subscribe({ query: HEALTH }, { next: (v) => (value = v), error: reject, complete: () => resolve(value) });
+    });
+    await client.dispose();
+    expect(result).toMatchObject({ data: { health: { ok: true, database: backendName } } });
+  });
+
+  it("answers a malformed query with a GraphQL error, not a crash", async () => {
+    const response = await fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ health { nope } }" }),
+    });
+    const body = (await response.json()) as { errors: Array<{ message: string }> };
+    expect(body.errors[0]!.message).toMatch(/nope/);
+  });
+});
+
+describe("configuration", () => {
+  it("rejects bad values with a message naming each variable", () => {
+    expect(() => loadConfig({ PORT: "abc" })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: "abc", DATABASE_URL: "mysql://x", LOG_LEVEL: "loud" })).toThrow(
+      /PORT="abc".*\n.*DATABASE_URL="mysql:\/\/x".*\n.*LOG_LEVEL="loud"/,
+    );
+    expect(() => loadConfig({ JWT_SECRET: "short" })).toThrow(/JWT_SECRET/);
+  });
+
+  it("defaults to embedded PGlite in ./.keyledger on port 4000", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 4000, databaseUrl: undefined, dataDir: "./.keyledger" });
+  });
+
+  it("turns GraphiQL and introspection off in production unless asked for", () => {
+    expect(loadConfig({ NODE_ENV: "production" })).toMatchObject({ graphiql: false, introspection: false });
+    expect(loadConfig({ NODE_ENV: "production", GRAPHIQL: "true" })).toMatchObject({ graphiql: true });
+  });
+
+  it("exits with a clear message when the server cannot start", async () => {
+    const badPort = await runTs("src/main.ts", [], { PORT: "abc", DATABASE_URL: "" }).done;
+    expect(badPort.code).toBe(1);
+    expect(badPort.stderr).toContain('PORT="abc": must be a number');
+    const unreachable = await runTs("src/main.ts", [], { PORT: "0", DATABASE_URL: "postgres://127.0.0.1:1/none" }).done;
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toContain("Cannot reach PostgreSQL at 127.0.0.1:1/none");
+  });
+});
+
+describe(`restart and shutdown (${backendName})`, () => {
+  it("keeps the log across a restart of the server", async () => {
+    const location = await createTestLocation();
+    try {
+      const first = await startTestServer(location);
+      await new EventStore(first.services.db).append("restart-stream", 0, [{ type: "Kept", schemaVersion: 1, data: { n: 1 } }]);
+      await first.stop();
+      const second = await startTestServer(location);
+      const events = await second.services.store.readStream("restart-stream");
+      expect(events.map((e) => [e.type, e.data])).toEqual([["Kept", { n: 1 }]]);
+      await second.stop();
+    } finally {
+      await location.drop();
+    }
+  });
+
+  it("shuts down cleanly on SIGTERM, releasing the data folder for the next start", async () => {
+    const location = await createTestLocation();
+    try {
+      const env = { PORT: "0", HOST: "127.0.0.1", DATA_DIR: location.dataDir, DATABASE_URL: location.databaseUrl ?? "", LOG_LEVEL: "info" };
+      const first = runTs("src/main.ts", [], env);
+      const url = await new Promise<string>((resolve) => {
+        first.child.stderr!.on("data", (chunk: Buffer) => {
+          const match = /serving (http:\/\/\S+)/.exec(chunk.toString());
+          if (match) resolve(match[1]!);
+        });
+      });
+      const response = await new GraphQLClient(url).request<{ health: { ok: boolean } }>(HEALTH);
+      expect(response.health.ok).toBe(true);
+      first.child.kill("SIGTERM");
+      const finished = await first.done;
+      expect(finished.code).toBe(0);
+      expect(finished.stdout).toContain('"msg":"stopped"');
+      const second = await startTestServer(location);
+      await second.stop();
+    } finally {
+      await location.drop();
+    }
+  });
+});
