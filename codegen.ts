@@ -5,6 +5,7 @@ const config: CodegenConfig = {
   schema: "schema.graphql",
   documents: ["tests/operations/**/*.graphql"],
   ignoreNoDocuments: true,
+  emitLegacyCommonJSImports: false,
   generates: {
     "tests/generated/": {
       preset: "client",

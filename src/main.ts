@@ -13,7 +13,15 @@ async function main(): Promise<void> {
   const server = await startServer(config, logger);
   const backend = config.databaseUrl ? "PostgreSQL" : `embedded PGlite in ${config.dataDir}`;
   logger.info({ url: server.url, database: server.services.db.kind }, "keyledger started");
-  process.stderr.write(`\nkeyledger is serving ${server.url} (${backend})\n\n`);
+  process.stderr.write(`\nkeyledger is serving ${server.url} (${backend})\n`);
+  if (server.devSecretFile) {
+    process.stderr.write(
+      `Development tokens are signed with the secret in ${server.devSecretFile}. Get one with:\n` +
+        `  npm run token -- --sub alice --role owner\n` +
+        `and send it as the header  Authorization: Bearer <token>\n`,
+    );
+  }
+  process.stderr.write("\n");
 
   let signalled = false;
   const shutdown = (signal: NodeJS.Signals) => {

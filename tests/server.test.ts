@@ -5,8 +5,8 @@ import WebSocket from "ws";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { EventStore } from "../src/eventstore/event-store.js";
 import { backendName, createTestLocation, type TestDatabaseLocation } from "./support/databases.js";
-import { runTs } from "./support/processes.js";
-import { startTestServer } from "./support/server.js";
+import { runTs, servingUrl } from "./support/processes.js";
+import { startTestServer, TEST_JWT_SECRET } from "./support/server.js";
 
 const HEALTH = gql`
   query Health {
@@ -91,7 +91,7 @@ describe("configuration", () => {
     const badPort = await runTs("src/main.ts", [], { PORT: "abc", DATABASE_URL: "" }).done;
     expect(badPort.code).toBe(1);
     expect(badPort.stderr).toContain('PORT="abc": must be a number');
-    const unreachable = await runTs("src/main.ts", [], { PORT: "0", DATABASE_URL: "postgres://127.0.0.1:1/none" }).done;
+    const unreachable = await runTs("src/main.ts", [], { PORT: "0", DATABASE_URL: "postgres://127.0.0.1:1/none", JWT_SECRET: TEST_JWT_SECRET }).done;
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toContain("Cannot reach PostgreSQL at 127.0.0.1:1/none");
   });
@@ -116,14 +116,16 @@ describe(`restart and shutdown (${backendName})`, () => {
   it("shuts down cleanly on SIGTERM, releasing the data folder for the next start", async () => {
     const location = await createTestLocation();
     try {
-      const env = { PORT: "0", HOST: "127.0.0.1", DATA_DIR: location.dataDir, DATABASE_URL: location.databaseUrl ?? "", LOG_LEVEL: "info" };
+      const env = {
+        PORT: "0",
+        HOST: "127.0.0.1",
+        DATA_DIR: location.dataDir,
+        DATABASE_URL: location.databaseUrl ?? "",
+        JWT_SECRET: TEST_JWT_SECRET,
+        LOG_LEVEL: "info",
+      };
       const first = runTs("src/main.ts", [], env);
-      const url = await new Promise<string>((resolve) => {
-        first.child.stderr!.on("data", (chunk: Buffer) => {
-          const match = /serving (http:\/\/\S+)/.exec(chunk.toString());
-          if (match) resolve(match[1]!);
-        });
-      });
+      const url = await servingUrl(first.child);
       const response = await new GraphQLClient(url).request<{ health: { ok: boolean } }>(HEALTH);
       expect(response.health.ok).toBe(true);
       first.child.kill("SIGTERM");

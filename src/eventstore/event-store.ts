@@ -13,10 +13,13 @@ import {
   type RecordedEvent,
 } from "./types.js";
 
-/** Runs inside the append's transaction: if it throws, nothing of the append is written. */
+/**
+ * Runs inside the append's transaction, under the append lock, after the events are inserted:
+ * it sees their positions, and if it throws nothing of the append is written.
+ */
 export interface InlineProjection {
   readonly name: string;
-  apply(tx: SqlClient, events: readonly PendingEvent[]): Promise<void>;
+  apply(tx: SqlClient, events: readonly RecordedEvent[]): Promise<void>;
 }
 
 export interface EventStoreOptions {
@@ -123,10 +126,9 @@ export class EventStore {
 
   private async write(tx: SqlClient, requests: AppendRequest[], events: PendingEvent[]): Promise<RecordedEvent[]> {
     await this.checkVersions(tx, requests);
-    for (const projection of this.projections) await projection.apply(tx, events);
 
-    // Positions and chain hashes are decided under the lock, as late as possible: the lock is
-    // held from here to commit, so positions become visible in exactly their numeric order.
+    // Positions and chain hashes are decided under the lock, held from here to commit, so
+    // positions become visible in exactly their numeric order.
     // The head is read in a statement of its own so that its snapshot is taken after the lock.
     await tx.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
     const head = await readHead(tx);
@@ -139,6 +141,7 @@ export class EventStore {
       return { ...event, position, hash };
     });
     await insertEvents(tx, recorded);
+    for (const projection of this.projections) await projection.apply(tx, recorded);
     await tx.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, position.toString()]);
     return recorded;
   }
@@ -201,9 +204,12 @@ export class EventStore {
     return error as Error;
   }
 
-  async readStream(streamId: string): Promise<RecordedEvent[]> {
+  /** A stream's events in order; `decisionsOnly` leaves out facts (a hot key's many KeyUsed). */
+  async readStream(streamId: string, options: { decisionsOnly?: boolean } = {}): Promise<RecordedEvent[]> {
     const { rows } = await this.db.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY events.position`,
+      options.decisionsOnly
+        ? `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version IS NOT NULL ORDER BY stream_version`
+        : `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY events.position`,
       [streamId],
     );
     return rows.map(toRecordedEvent);

@@ -22,6 +22,7 @@ export const builder = new SchemaBuilder<{
     onUnusedQuery: null,
   },
   relay: {
+    nodesQueryOptions: false,
     clientMutationId: "omit",
     cursorType: "String",
   },
@@ -29,3 +30,4 @@ export const builder = new SchemaBuilder<{
 
 builder.addScalarType("DateTime", DateTimeResolver);
 builder.queryType({});
+builder.mutationType({});

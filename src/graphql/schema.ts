@@ -1,6 +1,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
 import { builder } from "./builder.js";
 import "./health.js";
+import "./api-keys.js";
 
 export const schema: GraphQLSchema = builder.toSchema();
 

@@ -1,22 +1,31 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createYoga, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, type YogaInitialContext, type YogaServerInstance } from "graphql-yoga";
+import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
+import { AuthenticationError } from "../auth/errors.js";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
-import type { Config } from "../config.js";
+import { ensureDevSecret } from "../auth/dev-secret.js";
+import { bearerToken, createTokenVerifier, type TokenVerifier } from "../auth/tokens.js";
+import { ApiKeyCommands } from "../commands/api-keys.js";
+import { ConfigError, type Config } from "../config.js";
 import type { Database } from "../db/database.js";
 import { isMigrated, migrate } from "../db/migrator.js";
 import { openDatabase } from "../db/open.js";
 import { EventStore } from "../eventstore/event-store.js";
 import type { Context, Services } from "../graphql/context.js";
+import { createErrorMasker } from "../graphql/errors.js";
 import { schema } from "../graphql/schema.js";
+import { apiKeysProjection } from "../projections/api-keys.js";
 import type { Logger } from "./logger.js";
 
 export interface RunningServer {
   url: string;
   port: number;
   services: Services;
+  /** Set when the server signs development tokens with a secret it keeps in DATA_DIR. */
+  devSecretFile?: string;
   /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes sockets and the database. */
   stop(): Promise<void>;
 }
@@ -28,16 +37,48 @@ function requestIdOf(req: IncomingMessage): string {
   return typeof supplied === "string" && /^[\w.:-]{1,128}$/.test(supplied) ? supplied : randomUUID();
 }
 
+async function authenticate(verify: TokenVerifier, header: unknown): Promise<Context["auth"]> {
+  try {
+    const token = bearerToken(typeof header === "string" ? header : undefined);
+    if (!token) return { error: new AuthenticationError("Authentication required: send Authorization: Bearer <token>") };
+    return { viewer: await verify(token) };
+  } catch (error) {
+    return { error: error as Error };
+  }
+}
+
 function createYogaServer(config: Config, services: Services): YogaServerInstance<ServerContext, Context> {
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: "/graphql",
     landingPage: false,
     logging: false,
-    maskedErrors: true,
+    maskedErrors: { maskError: createErrorMasker(services.logger) },
     graphiql: config.graphiql ? { subscriptionsProtocol: "WS", title: "keyledger" } : false,
-    context: ({ req }) => ({ ...services, requestId: (req as IncomingMessage & { id?: string }).id ?? randomUUID() }),
+    plugins: config.introspection ? [] : [useDisableIntrospection()],
+    context: async ({ req, request, connectionParams }: YogaInitialContext & ServerContext & { connectionParams?: Record<string, unknown> }) => ({
+      ...services,
+      requestId: (req as IncomingMessage & { id?: string }).id ?? randomUUID(),
+      // graphql-ws requests carry the token in connectionParams; HTTP and SSE in the header.
+      auth: await authenticate(
+        services.verifyToken,
+        connectionParams || !request
+          ? (connectionParams?.authorization ?? connectionParams?.Authorization)
+          : request.headers.get("authorization"),
+      ),
+    }),
   });
+}
+
+/** JWT_SECRET or JWKS_URL; on the embedded default without either, a development secret in DATA_DIR. */
+export function tokenSettings(config: Config): { verifier: TokenVerifier; devSecretFile?: string } {
+  const { secret, jwksUrl, issuer, audience } = config.jwt;
+  if (secret || jwksUrl) return { verifier: createTokenVerifier({ secret, jwksUrl, issuer, audience }) };
+  if (config.databaseUrl || config.nodeEnv === "production") {
+    throw new ConfigError("Invalid configuration:\n  set JWT_SECRET (HS256) or JWKS_URL: the development secret is only for the embedded default");
+  }
+  const dev = ensureDevSecret(config.dataDir);
+  return { verifier: createTokenVerifier({ secret: dev.secret, issuer, audience }), devSecretFile: dev.file };
 }
 
 async function readiness(db: Database): Promise<{ ready: boolean; reason?: string }> {
@@ -54,6 +95,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const { verifier, devSecretFile } = tokenSettings(config);
   const db = await openDatabase(config, (error) => logger.error({ err: error }, "database connection error"));
   let store: EventStore;
   try {
@@ -62,13 +104,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     if (report.unknown.length > 0) {
       logger.warn({ unknown: report.unknown }, "database has migrations this release does not know");
     }
-    store = new EventStore(db);
+    store = new EventStore(db, { projections: [apiKeysProjection] });
   } catch (error) {
     await db.close();
     throw error;
   }
 
-  const services: Services = { db, store, logger };
+  const services: Services = { db, store, logger, commands: new ApiKeyCommands(store), verifyToken: verifier };
   const yoga = createYogaServer(config, services);
 
   const server: Server = createServer(async (req, res) => {
@@ -147,5 +189,5 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await db.close();
     })());
 
-  return { url: `http://${shownHost}:${port}/graphql`, port, services, stop };
+  return { url: `http://${shownHost}:${port}/graphql`, port, services, devSecretFile, stop };
 }

@@ -20,3 +20,16 @@ export function runTs(file: string, args: string[], env: NodeJS.ProcessEnv = {})
   const done = new Promise<Finished>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
   return { child, done };
 }
+
+/** Resolves with the URL a started server prints; rejects if the process exits first. */
+export function servingUrl(child: ChildProcess): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let output = "";
+    child.stderr!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /serving (http:\/\/\S+)/.exec(output);
+      if (match) resolve(match[1]!);
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code} before serving:\n${output}`)));
+  });
+}

@@ -1,0 +1,97 @@
+import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { AuthenticationError } from "./errors.js";
+import { ROLES, type Role, type Viewer } from "./viewer.js";
+
+export interface TokenSettings {
+  secret?: string;
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+export type TokenVerifier = (token: string) => Promise<Viewer>;
+
+const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+
+function viewerFromClaims(payload: JWTPayload): Viewer {
+  if (typeof payload.sub !== "string" || payload.sub.length === 0) {
+    throw new AuthenticationError("The token has no subject (sub)");
+  }
+  const claimed = (payload as { roles?: unknown }).roles;
+  if (claimed !== undefined && !(Array.isArray(claimed) && claimed.every((r) => typeof r === "string"))) {
+    throw new AuthenticationError("The token's roles claim must be an array of strings");
+  }
+  const roles = new Set((claimed ?? []).filter((r): r is Role => (ROLES as readonly string[]).includes(r)));
+  if (roles.size === 0) roles.add("owner");
+  return { userId: payload.sub, roles };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return "The token has expired";
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === "nbf") return "The token is not valid yet";
+    return `The token's ${error.claim} claim is not accepted`;
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return "The token's signing algorithm is not accepted";
+  if (error instanceof errors.JWSSignatureVerificationFailed) return "The token's signature is invalid";
+  if (error instanceof AuthenticationError) return error.message;
+  return "The token is invalid";
+}
+
+/**
+ * Verifies bearer tokens with jose: HS256 with JWT_SECRET, or the keys at JWKS_URL.
+ * Only those algorithms are accepted, so `alg: none` and algorithm-confusion tokens fail.
+ */
+export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
+  let key: Uint8Array | JWTVerifyGetKey;
+  let algorithms: string[];
+  if (settings.secret) {
+    key = new TextEncoder().encode(settings.secret);
+    algorithms = ["HS256"];
+  } else if (settings.jwksUrl) {
+    key = createRemoteJWKSet(new URL(settings.jwksUrl));
+    algorithms = ASYMMETRIC;
+  } else {
+    throw new Error("createTokenVerifier needs a secret or a JWKS URL");
+  }
+  return async (token) => {
+    try {
+      const { payload } = await jwtVerify(token, key as Uint8Array, {
+        algorithms,
+        issuer: settings.issuer,
+        audience: settings.audience,
+        clockTolerance: 5,
+      });
+      return viewerFromClaims(payload);
+    } catch (error) {
+      throw new AuthenticationError(describe(error));
+    }
+  };
+}
+
+export interface TokenRequest {
+  sub: string;
+  roles?: Role[];
+  expiresIn?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+export async function signToken(secret: string, request: TokenRequest): Promise<string> {
+  let jwt = new SignJWT({ roles: request.roles ?? ["owner"] })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(request.sub)
+    .setIssuedAt()
+    .setExpirationTime(request.expiresIn ?? "12h");
+  if (request.issuer) jwt = jwt.setIssuer(request.issuer);
+  if (request.audience) jwt = jwt.setAudience(request.audience);
+  return jwt.sign(new TextEncoder().encode(secret));
+}
+
+/** The token in an `Authorization: Bearer …` value; undefined when absent; an error when malformed. */
+export function bearerToken(header: string | undefined | null): string | undefined {
+  if (header === undefined || header === null || header === "") return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw new AuthenticationError("The Authorization header must be 'Bearer <token>'");
+  return match[1];
+}

@@ -1,0 +1,199 @@
+import { decodeGlobalID } from "@pothos/plugin-relay";
+import { readsAllKeys, type Viewer } from "../auth/viewer.js";
+import type { Prisma } from "../db/generated/prisma/client.js";
+import { KEY_STATUSES, SERVICES, type KeyStatus, type Service } from "../domain/services.js";
+import { callerOf, requireKeyReader } from "./auth.js";
+import { builder } from "./builder.js";
+import type { Context } from "./context.js";
+import { badInput, notFound } from "./errors.js";
+
+export const ServiceEnum = builder.enumType("Service", {
+  description: "The platform's services; each key belongs to one.",
+  values: SERVICES,
+});
+
+export const KeyStatusEnum = builder.enumType("KeyStatus", {
+  description: "ACTIVE keys verify; INACTIVE ones are switched off and can be switched on again; REVOKED is final.",
+  values: KEY_STATUSES,
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The key id inside an ApiKey global ID; anything else is NOT_FOUND, like a key that does not exist. */
+export function keyIdOf(globalId: string): string {
+  try {
+    const { typename, id } = decodeGlobalID(globalId);
+    if (typename === "ApiKey" && UUID.test(id)) return id.toLowerCase();
+  } catch {
+    // fall through: an undecodable id names no key
+  }
+  throw notFound();
+}
+
+function visibleTo(viewer: Viewer): Prisma.ApiKeyWhereInput {
+  return readsAllKeys(viewer) ? {} : { ownerId: viewer.userId };
+}
+
+export const ApiKeyRef = builder.prismaNode("ApiKey", {
+  id: { field: "id" },
+  nullable: true,
+  findUnique: (id, ctx) => {
+    const viewer = requireKeyReader(ctx);
+    if (!UUID.test(id)) throw notFound();
+    const keyId = id.toLowerCase();
+    const where: Prisma.ApiKeyWhereUniqueInput = readsAllKeys(viewer) ? { id: keyId } : { id: keyId, ownerId: viewer.userId };
+    return where;
+  },
+  fields: (t) => ({
+    service: t.field({ type: ServiceEnum, resolve: (key) => key.service as Service }),
+    name: t.exposeString("name"),
+    description: t.exposeString("description", { nullable: true }),
+    maskedKey: t.exposeString("maskedKey", { description: "Prefix, first four and last four characters; the secret is never shown again" }),
+    status: t.field({ type: KeyStatusEnum, resolve: (key) => key.status as KeyStatus }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+    lastUsedAt: t.expose("lastUsedAt", { type: "DateTime", nullable: true, description: "Null until the key is first used" }),
+    revokedAt: t.expose("revokedAt", { type: "DateTime", nullable: true }),
+    revokeReason: t.exposeString("revokeReason", { nullable: true }),
+    version: t.exposeInt("version", { description: "The key's stream version: pass it as expectedVersion to change it safely" }),
+  }),
+});
+
+function listFilter(viewer: Viewer, service: Service | null | undefined, status: KeyStatus | null | undefined): Prisma.ApiKeyWhereInput {
+  return {
+    ...visibleTo(viewer),
+    ...(service ? { service } : {}),
+    status: status ? status : { in: ["ACTIVE", "INACTIVE"] },
+  };
+}
+
+builder.queryFields((t) => ({
+  apiKeys: t.prismaConnection(
+    {
+      type: "ApiKey",
+      cursor: "id",
+      defaultSize: 20,
+      maxSize: 100,
+      description:
+        "The caller's keys, newest first (every owner's for admins and auditors). Without status: the live table (ACTIVE and INACTIVE); status REVOKED lists revoked keys.",
+      args: {
+        service: t.arg({ type: ServiceEnum }),
+        status: t.arg({ type: KeyStatusEnum }),
+      },
+      resolve: (query, _root, args, ctx) =>
+        ctx.db.prisma.apiKey.findMany({
+          ...query,
+          where: listFilter(requireKeyReader(ctx), args.service, args.status),
+          orderBy: { createdPosition: "desc" },
+        }),
+      totalCount: (_connection, args, ctx) =>
+        ctx.db.prisma.apiKey.count({ where: listFilter(requireKeyReader(ctx), args.service, args.status) }),
+    },
+    {},
+  ),
+  apiKey: t.prismaField({
+    type: "ApiKey",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, args, ctx) => loadKey(ctx, keyIdOf(String(args.id)), query),
+  }),
+}));
+
+async function loadKey(ctx: Context, keyId: string, query: { select?: Prisma.ApiKeySelect } = {}) {
+  const viewer = requireKeyReader(ctx);
+  const key = await ctx.db.prisma.apiKey.findFirst({ ...query, where: { id: keyId, ...visibleTo(viewer) } });
+  if (!key) throw notFound();
+  return key;
+}
+
+// ---- mutations -------------------------------------------------------------------------------
+
+const CreateApiKeyInput = builder.inputType("CreateApiKeyInput", {
+  fields: (t) => ({
+    service: t.field({ type: ServiceEnum, required: true }),
+    name: t.string({ required: true, description: "1 to 64 characters after trimming" }),
+    description: t.string({ description: "At most 256 characters" }),
+  }),
+});
+
+const CreateApiKeyPayload = builder.objectRef<{ keyId: string; secret: string }>("CreateApiKeyPayload").implement({
+  fields: (t) => ({
+    apiKey: t.prismaField({ type: "ApiKey", resolve: (query, payload, _args, ctx) => loadKey(ctx, payload.keyId, query) }),
+    secret: t.exposeString("secret", { description: "The full key. Shown here once and never again: store it now." }),
+  }),
+});
+
+const SetKeyStatusInput = builder.inputType("SetKeyStatusInput", {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    status: t.field({ type: KeyStatusEnum, required: true, description: "ACTIVE or INACTIVE; use revokeApiKey to revoke" }),
+    expectedVersion: t.int({ description: "Fail with CONFLICT unless the key is still at this version" }),
+  }),
+});
+
+const UpdateApiKeyInput = builder.inputType("UpdateApiKeyInput", {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    name: t.string({ description: "Left unchanged when omitted" }),
+    description: t.string({ description: "Left unchanged when omitted; null or empty clears it" }),
+    expectedVersion: t.int({ description: "Fail with CONFLICT unless the key is still at this version" }),
+  }),
+});
+
+const RevokeApiKeyInput = builder.inputType("RevokeApiKeyInput", {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    reason: t.string({ description: "At most 256 characters" }),
+  }),
+});
+
+function keyPayload(name: string) {
+  return builder.objectRef<{ keyId: string }>(name).implement({
+    fields: (t) => ({
+      apiKey: t.prismaField({ type: "ApiKey", resolve: (query, payload, _args, ctx) => loadKey(ctx, payload.keyId, query) }),
+    }),
+  });
+}
+
+const SetKeyStatusPayload = keyPayload("SetKeyStatusPayload");
+const UpdateApiKeyPayload = keyPayload("UpdateApiKeyPayload");
+const RevokeApiKeyPayload = keyPayload("RevokeApiKeyPayload");
+
+function checkVersion(expectedVersion: number | null | undefined): number | undefined {
+  if (expectedVersion == null) return undefined;
+  if (expectedVersion < 0) throw badInput("expectedVersion", "expectedVersion must not be negative");
+  return expectedVersion;
+}
+
+builder.mutationFields((t) => ({
+  createApiKey: t.field({
+    type: CreateApiKeyPayload,
+    args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const { keyId, secret } = await ctx.commands.create(callerOf(ctx), input);
+      return { keyId, secret };
+    },
+  }),
+  setKeyStatus: t.field({
+    type: SetKeyStatusPayload,
+    args: { input: t.arg({ type: SetKeyStatusInput, required: true }) },
+    resolve: async (_root, { input }, ctx) =>
+      ctx.commands.setStatus(callerOf(ctx), keyIdOf(String(input.id)), input.status, checkVersion(input.expectedVersion)),
+  }),
+  updateApiKey: t.field({
+    type: UpdateApiKeyPayload,
+    args: { input: t.arg({ type: UpdateApiKeyInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      if (input.name === null) throw badInput("name", "name cannot be null; omit it to leave it unchanged");
+      const changes = {
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.description !== undefined ? { description: input.description } : {}),
+      };
+      return ctx.commands.update(callerOf(ctx), keyIdOf(String(input.id)), changes, checkVersion(input.expectedVersion));
+    },
+  }),
+  revokeApiKey: t.field({
+    type: RevokeApiKeyPayload,
+    args: { input: t.arg({ type: RevokeApiKeyInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ctx.commands.revoke(callerOf(ctx), keyIdOf(String(input.id)), input.reason),
+  }),
+}));
