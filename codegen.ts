@@ -9,7 +9,7 @@ const config: CodegenConfig = {
   generates: {
     "tests/generated/": {
       preset: "client",
-      config: { useTypeImports: true, enumsAsTypes: true, scalars: { DateTime: "string" } },
+      config: { useTypeImports: true, enumsAsTypes: true, scalars: { DateTime: "string", SafeInt: "number" } },
       presetConfig: { fragmentMasking: false },
     },
   },

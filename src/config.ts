@@ -35,6 +35,7 @@ const environmentSchema = z.object({
   GRAPHIQL: boolean.optional(),
   INTROSPECTION: boolean.optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  SUBSCRIPTION_BUFFER: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
 });
 
 export type Config = {
@@ -49,6 +50,7 @@ export type Config = {
   graphiql: boolean;
   introspection: boolean;
   shutdownTimeoutMs: number;
+  subscriptionBuffer: number;
 };
 
 export class ConfigError extends Error {
@@ -82,5 +84,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphiql: e.GRAPHIQL ?? !production,
     introspection: e.INTROSPECTION ?? !production,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    subscriptionBuffer: e.SUBSCRIPTION_BUFFER,
   };
 }

@@ -5,6 +5,7 @@ import WebSocket from "ws";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { EventStore } from "../src/eventstore/event-store.js";
 import { backendName, createTestLocation, type TestDatabaseLocation } from "./support/databases.js";
+import { tokenFor } from "./support/clients.js";
 import { runTs, servingUrl } from "./support/processes.js";
 import { startTestServer, TEST_JWT_SECRET } from "./support/server.js";
 
@@ -48,7 +49,12 @@ describe(`server (${backendName})`, () => {
   });
 
   it("serves GraphQL over graphql-ws on the same port and path", async () => {
-    const client = createClient({ url: server.url.replace("http", "ws"), webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({
+      url: server.url.replace("http", "ws"),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${await tokenFor("alice")}` },
+    });
     const result = await new Promise<unknown>((resolve, reject) => {
       let value: unknown;
       client.subscribe({ query: HEALTH }, { next: (v) => (value = v), error: reject, complete: () => resolve(value) });

@@ -38,7 +38,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     connectionString: options.url,
     max: options.poolSize,
     connectionTimeoutMillis: 5_000,
-    options: `-c idle_in_transaction_session_timeout=${idleTimeout}`,
+    options: `-c idle_in_transaction_session_timeout=${idleTimeout} -c TimeZone=UTC`,
     application_name: "keyledger",
   });
   pool.on("error", (error) => options.onError?.(error));

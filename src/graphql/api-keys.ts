@@ -55,6 +55,7 @@ export const ApiKeyRef = builder.prismaNode("ApiKey", {
     lastUsedAt: t.expose("lastUsedAt", { type: "DateTime", nullable: true, description: "Null until the key is first used" }),
     revokedAt: t.expose("revokedAt", { type: "DateTime", nullable: true }),
     revokeReason: t.exposeString("revokeReason", { nullable: true }),
+    usageCount: t.field({ type: "SafeInt", description: "Accepted verifications so far", resolve: (key) => Number(key.usageCount) }),
     version: t.exposeInt("version", { description: "The key's stream version: pass it as expectedVersion to change it safely" }),
   }),
 });
@@ -98,7 +99,7 @@ builder.queryFields((t) => ({
   }),
 }));
 
-async function loadKey(ctx: Context, keyId: string, query: { select?: Prisma.ApiKeySelect } = {}) {
+export async function loadKey(ctx: Context, keyId: string, query: { select?: Prisma.ApiKeySelect } = {}) {
   const viewer = requireKeyReader(ctx);
   const key = await ctx.db.prisma.apiKey.findFirst({ ...query, where: { id: keyId, ...visibleTo(viewer) } });
   if (!key) throw notFound();

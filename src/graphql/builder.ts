@@ -1,7 +1,7 @@
 import SchemaBuilder from "@pothos/core";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
-import { DateTimeResolver } from "graphql-scalars";
+import { DateTimeResolver, SafeIntResolver } from "graphql-scalars";
 import type PrismaTypes from "../db/generated/pothos-types.js";
 import { getDatamodel } from "../db/generated/pothos-types.js";
 import type { Context } from "./context.js";
@@ -9,7 +9,7 @@ import type { Context } from "./context.js";
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
-  Scalars: { DateTime: { Input: Date; Output: Date } };
+  Scalars: { DateTime: { Input: Date; Output: Date }; SafeInt: { Input: number; Output: number } };
   DefaultFieldNullability: false;
 }>({
   plugins: [PrismaPlugin, RelayPlugin],
@@ -29,5 +29,6 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.addScalarType("DateTime", DateTimeResolver);
+builder.addScalarType("SafeInt", SafeIntResolver);
 builder.queryType({});
 builder.mutationType({});

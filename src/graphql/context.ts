@@ -1,9 +1,11 @@
 import type { TokenVerifier } from "../auth/tokens.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { ApiKeyCommands } from "../commands/api-keys.js";
+import type { KeyVerifier } from "../commands/verify-keys.js";
 import type { Database } from "../db/database.js";
 import type { EventStore } from "../eventstore/event-store.js";
 import type { Logger } from "../server/logger.js";
+import type { LogFollower } from "../subscriptions/log-follower.js";
 
 /** Per-process services the resolvers use; built once at start. */
 export interface Services {
@@ -11,7 +13,11 @@ export interface Services {
   store: EventStore;
   logger: Logger;
   commands: ApiKeyCommands;
+  verifier: KeyVerifier;
   verifyToken: TokenVerifier;
+  follower: LogFollower;
+  /** Undelivered events a subscription may hold before it is closed as too slow. */
+  subscriptionBuffer: number;
 }
 
 export interface Context extends Services {

@@ -2,6 +2,9 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphq
 import { builder } from "./builder.js";
 import "./health.js";
 import "./api-keys.js";
+import "./usage.js";
+import "./verification.js";
+import "./subscriptions.js";
 
 export const schema: GraphQLSchema = builder.toSchema();
 

@@ -9,6 +9,7 @@ import { useServer } from "graphql-ws/use/ws";
 import { ensureDevSecret } from "../auth/dev-secret.js";
 import { bearerToken, createTokenVerifier, type TokenVerifier } from "../auth/tokens.js";
 import { ApiKeyCommands } from "../commands/api-keys.js";
+import { KeyVerifier } from "../commands/verify-keys.js";
 import { ConfigError, type Config } from "../config.js";
 import type { Database } from "../db/database.js";
 import { isMigrated, migrate } from "../db/migrator.js";
@@ -17,7 +18,8 @@ import { EventStore } from "../eventstore/event-store.js";
 import type { Context, Services } from "../graphql/context.js";
 import { createErrorMasker } from "../graphql/errors.js";
 import { schema } from "../graphql/schema.js";
-import { apiKeysProjection } from "../projections/api-keys.js";
+import { projections } from "../projections/index.js";
+import { LogFollower } from "../subscriptions/log-follower.js";
 import type { Logger } from "./logger.js";
 
 export interface RunningServer {
@@ -95,7 +97,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const { verifier, devSecretFile } = tokenSettings(config);
+  const { verifier: verifyToken, devSecretFile } = tokenSettings(config);
   const db = await openDatabase(config, (error) => logger.error({ err: error }, "database connection error"));
   let store: EventStore;
   try {
@@ -104,13 +106,29 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     if (report.unknown.length > 0) {
       logger.warn({ unknown: report.unknown }, "database has migrations this release does not know");
     }
-    store = new EventStore(db, { projections: [apiKeysProjection] });
+    store = new EventStore(db, { projections });
   } catch (error) {
     await db.close();
     throw error;
   }
 
-  const services: Services = { db, store, logger, commands: new ApiKeyCommands(store), verifyToken: verifier };
+  const follower = new LogFollower(store, db, logger);
+  try {
+    await follower.start();
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const services: Services = {
+    db,
+    store,
+    logger,
+    commands: new ApiKeyCommands(store),
+    verifier: new KeyVerifier(db, store),
+    verifyToken,
+    follower,
+    subscriptionBuffer: config.subscriptionBuffer,
+  };
   const yoga = createYogaServer(config, services);
 
   const server: Server = createServer(async (req, res) => {
@@ -138,6 +156,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     {
       execute: (args) => (args.rootValue as { execute: typeof import("graphql").execute }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: typeof import("graphql").subscribe }).subscribe(args),
+      // A missing or bad token closes the socket with 4403 Forbidden before any operation runs.
+      onConnect: async (ctx) => {
+        const auth = await authenticate(verifyToken, ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization);
+        return "viewer" in auth;
+      },
       onSubscribe: async (ctx, _id, params) => {
         const request = ctx.extra.request;
         (request as IncomingMessage & { id?: string }).id ??= requestIdOf(request);
@@ -186,6 +209,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         }, config.shutdownTimeoutMs).unref();
       });
       await Promise.race([closed, timeout]);
+      await follower.stop();
       await db.close();
     })());
 
