@@ -9,7 +9,7 @@ const config: CodegenConfig = {
   generates: {
     "tests/generated/": {
       preset: "client",
-      config: { useTypeImports: true, enumsAsTypes: true, scalars: { DateTime: "string", SafeInt: "number" } },
+      config: { useTypeImports: true, enumsAsTypes: true, scalars: { DateTime: "string", SafeInt: "number", JSONObject: "Record<string, unknown>" } },
       presetConfig: { fragmentMasking: false },
     },
   },

@@ -30,12 +30,12 @@ export interface EventStoreOptions {
 export const EVENTS_CHANNEL = "keyledger_events";
 
 /** Serialises appends (and so the order of positions) across every connection and process. */
-const APPEND_LOCK = 0x6b6c6467; // "kldg"
+export const APPEND_LOCK = 0x6b6c6467; // "kldg"
 
-const EVENT_COLUMNS = `position::text AS position, event_id, stream_id, stream_version, type, schema_version,
+export const EVENT_COLUMNS = `position::text AS position, event_id, stream_id, stream_version, type, schema_version,
   data, metadata, occurred_at, hash`;
 
-interface EventRow {
+export interface EventRow {
   [key: string]: unknown;
   position: string;
   event_id: string;
@@ -216,12 +216,8 @@ export class EventStore {
   }
 
   /** Events after `afterPosition`, in position order. Exact: it never skips or repeats an event. */
-  async readAll(afterPosition: bigint, limit: number): Promise<RecordedEvent[]> {
-    const { rows } = await this.db.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE events.position > $1 ORDER BY events.position LIMIT $2`,
-      [afterPosition.toString(), limit],
-    );
-    return rows.map(toRecordedEvent);
+  readAll(afterPosition: bigint, limit: number): Promise<RecordedEvent[]> {
+    return readLogPage(this.db, afterPosition, limit);
   }
 
   async head(): Promise<LogHead> {
@@ -234,7 +230,16 @@ export class EventStore {
   }
 }
 
-async function readHead(sql: SqlClient): Promise<LogHead> {
+/** A page of the log read through `sql`: a pool, or a transaction whose snapshot it should see. */
+export async function readLogPage(sql: SqlClient, afterPosition: bigint, limit: number): Promise<RecordedEvent[]> {
+  const { rows } = await sql.query<EventRow>(
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE events.position > $1 ORDER BY events.position LIMIT $2`,
+    [afterPosition.toString(), limit],
+  );
+  return rows.map(toRecordedEvent);
+}
+
+export async function readHead(sql: SqlClient): Promise<LogHead> {
   const { rows } = await sql.query<{ position: string; hash: string }>(
     "SELECT position::text AS position, hash FROM events ORDER BY events.position DESC LIMIT 1",
   );

@@ -1,6 +1,7 @@
 import { decodeGlobalID } from "@pothos/plugin-relay";
 import { readsAllKeys, type Viewer } from "../auth/viewer.js";
-import type { Prisma } from "../db/generated/prisma/client.js";
+import type { ApiKey, Prisma } from "../db/generated/prisma/client.js";
+import { keysAsOf, parseAsOf } from "../projections/time-travel.js";
 import { KEY_STATUSES, SERVICES, type KeyStatus, type Service } from "../domain/services.js";
 import { callerOf, requireKeyReader } from "./auth.js";
 import { builder } from "./builder.js";
@@ -60,12 +61,48 @@ export const ApiKeyRef = builder.prismaNode("ApiKey", {
   }),
 });
 
+const LIVE_STATUSES: KeyStatus[] = ["ACTIVE", "INACTIVE"];
+
 function listFilter(viewer: Viewer, service: Service | null | undefined, status: KeyStatus | null | undefined): Prisma.ApiKeyWhereInput {
   return {
     ...visibleTo(viewer),
     ...(service ? { service } : {}),
-    status: status ? status : { in: ["ACTIVE", "INACTIVE"] },
+    status: status ? status : { in: LIVE_STATUSES },
   };
+}
+
+type ListArgs = { service?: Service | null; status?: KeyStatus | null; asOf?: string | null };
+
+/** Time travel: the table folded from the log up to `asOf`, once per request however many fields ask. */
+const pastTables = new WeakMap<Context, Map<string, Promise<ApiKey[]>>>();
+
+function pastTable(ctx: Context, args: ListArgs & { asOf: string }): Promise<ApiKey[]> {
+  const asOf = parseAsOf(args.asOf);
+  if (!asOf) throw badInput("asOf", "asOf must be a log position (digits) or an ISO-8601 timestamp");
+  const viewer = requireKeyReader(ctx);
+  const cacheKey = JSON.stringify([args.asOf, args.service, args.status]);
+  const cache = pastTables.get(ctx) ?? new Map<string, Promise<ApiKey[]>>();
+  pastTables.set(ctx, cache);
+  let table = cache.get(cacheKey);
+  if (!table) {
+    table = keysAsOf(ctx.db, asOf, {
+      ownerId: readsAllKeys(viewer) ? undefined : viewer.userId,
+      service: args.service ?? undefined,
+      statuses: args.status ? [args.status] : LIVE_STATUSES,
+    });
+    cache.set(cacheKey, table);
+  }
+  return table;
+}
+
+/** Applies the take/skip/cursor Pothos computed for a connection to rows already in memory. */
+function page(rows: ApiKey[], query: { take?: number; skip?: number; cursor?: { id?: string } }): ApiKey[] {
+  let start = 0;
+  if (query.cursor?.id !== undefined) {
+    const index = rows.findIndex((row) => row.id === query.cursor!.id);
+    start = index < 0 ? rows.length : index + (query.skip ?? 0);
+  }
+  return rows.slice(start, query.take === undefined ? undefined : start + query.take);
 }
 
 builder.queryFields((t) => ({
@@ -80,15 +117,22 @@ builder.queryFields((t) => ({
       args: {
         service: t.arg({ type: ServiceEnum }),
         status: t.arg({ type: KeyStatusEnum }),
+        asOf: t.arg.string({
+          description: "Time travel: the table as it was at this log position, or at this ISO-8601 time, folded from the log",
+        }),
       },
-      resolve: (query, _root, args, ctx) =>
-        ctx.db.prisma.apiKey.findMany({
+      resolve: async (query, _root, args, ctx) => {
+        if (args.asOf) return page(await pastTable(ctx, { ...args, asOf: args.asOf }), query);
+        return ctx.db.prisma.apiKey.findMany({
           ...query,
           where: listFilter(requireKeyReader(ctx), args.service, args.status),
           orderBy: { createdPosition: "desc" },
-        }),
-      totalCount: (_connection, args, ctx) =>
-        ctx.db.prisma.apiKey.count({ where: listFilter(requireKeyReader(ctx), args.service, args.status) }),
+        });
+      },
+      totalCount: async (_connection, args, ctx) => {
+        if (args.asOf) return (await pastTable(ctx, { ...args, asOf: args.asOf })).length;
+        return ctx.db.prisma.apiKey.count({ where: listFilter(requireKeyReader(ctx), args.service, args.status) });
+      },
     },
     {},
   ),

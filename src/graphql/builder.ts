@@ -1,7 +1,7 @@
 import SchemaBuilder from "@pothos/core";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
-import { DateTimeResolver, SafeIntResolver } from "graphql-scalars";
+import { DateTimeResolver, JSONObjectResolver, SafeIntResolver } from "graphql-scalars";
 import type PrismaTypes from "../db/generated/pothos-types.js";
 import { getDatamodel } from "../db/generated/pothos-types.js";
 import type { Context } from "./context.js";
@@ -9,7 +9,11 @@ import type { Context } from "./context.js";
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
-  Scalars: { DateTime: { Input: Date; Output: Date }; SafeInt: { Input: number; Output: number } };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    SafeInt: { Input: number; Output: number };
+    JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
+  };
   DefaultFieldNullability: false;
 }>({
   plugins: [PrismaPlugin, RelayPlugin],
@@ -30,5 +34,6 @@ export const builder = new SchemaBuilder<{
 
 builder.addScalarType("DateTime", DateTimeResolver);
 builder.addScalarType("SafeInt", SafeIntResolver);
+builder.addScalarType("JSONObject", JSONObjectResolver);
 builder.queryType({});
 builder.mutationType({});

@@ -5,6 +5,7 @@ import "./api-keys.js";
 import "./usage.js";
 import "./verification.js";
 import "./subscriptions.js";
+import "./events.js";
 
 export const schema: GraphQLSchema = builder.toSchema();
 
