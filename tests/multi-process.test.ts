@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChildProcess } from "node:child_process";
 import type { GraphQLClient } from "graphql-request";
 import type { RunningServer } from "../src/server/app.js";
-import { CreateKeyDocument, KeyUsageStatsDocument, OnKeyUsedDocument, SetStatusDocument, VerifyDocument } from "./generated/graphql.js";
+import {
+  CreateKeyDocument,
+  KeyUsageStatsDocument,
+  OnEventsDocument,
+  OnKeyUsedDocument,
+  SetStatusDocument,
+  VerifyDocument,
+} from "./generated/graphql.js";
 import { clientFor, tokenFor } from "./support/clients.js";
 import { createTestLocation, onPostgres, type TestDatabaseLocation } from "./support/databases.js";
 import { runTs, servingUrl } from "./support/processes.js";
@@ -93,5 +100,20 @@ describe.runIf(onPostgres)("two server processes on one PostgreSQL", () => {
     const events = (await serverA.services.store.readStream(keyId)).filter((e) => e.type === "KeyUsed");
     expect(events).toHaveLength(400);
     expect(new Set(events.map((e) => e.metadata.actorId))).toEqual(new Set(["gw-a", "gw-b"]));
+  });
+
+  it("serves an events subscription on one process gaplessly while both processes write", async () => {
+    const keys = await Promise.all([createKey("a"), createKey("b")]);
+    const from = (await serverA.services.store.head()).position;
+    const ws = wsClient(urlB, await tokenFor("audit", ["auditor"]));
+    const sees = collect(ws, OnEventsDocument, { afterPosition: from.toString() });
+    const verifyOn = (client: GraphQLClient, key: string) => client.request(VerifyDocument, { input: { key, service: "SMS" } });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => verifyOn(i % 2 ? gatewayA : gatewayB, keys[i % 2]!.secret)));
+    const head = (await serverA.services.store.head()).position;
+    await expect.poll(() => sees.items.length, { timeout: 10_000 }).toBe(Number(head - from));
+    expect(sees.items.map((i) => BigInt(i.events.position))).toEqual(
+      Array.from({ length: Number(head - from) }, (_, i) => from + BigInt(i + 1)),
+    );
+    await ws.dispose();
   });
 });
