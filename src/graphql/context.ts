@@ -1,5 +1,5 @@
 import type { TokenVerifier } from "../auth/tokens.js";
-import type { Viewer } from "../auth/viewer.js";
+import type { Authentication } from "../auth/setup.js";
 import type { ApiKeyCommands } from "../commands/api-keys.js";
 import type { KeyVerifier } from "../commands/verify-keys.js";
 import type { Database } from "../db/database.js";
@@ -23,5 +23,5 @@ export interface Services {
 export interface Context extends Services {
   requestId: string;
   /** The verified caller, or why there is none. */
-  auth: { viewer: Viewer } | { error: Error };
+  auth: Authentication;
 }

@@ -1,0 +1,41 @@
+import type { TokenVerifier } from "../auth/tokens.js";
+import { ApiKeyCommands } from "../commands/api-keys.js";
+import { KeyVerifier } from "../commands/verify-keys.js";
+import type { Config } from "../config.js";
+import { migrate } from "../db/migrator.js";
+import { openDatabase } from "../db/open.js";
+import { EventStore } from "../eventstore/event-store.js";
+import type { Services } from "../graphql/context.js";
+import { projections } from "../projections/index.js";
+import { LogFollower } from "../subscriptions/log-follower.js";
+import type { Logger } from "./logger.js";
+
+/** Opens and migrates the database and builds everything the resolvers use; `close` undoes it. */
+export async function openServices(config: Config, logger: Logger, verifyToken: TokenVerifier): Promise<Services & { close(): Promise<void> }> {
+  const db = await openDatabase(config, (error) => logger.error({ err: error }, "database connection error"));
+  try {
+    const report = await migrate(db);
+    if (report.applied.length > 0) logger.info({ applied: report.applied }, "migrations applied");
+    if (report.unknown.length > 0) logger.warn({ unknown: report.unknown }, "database has migrations this release does not know");
+    const store = new EventStore(db, { projections });
+    const follower = new LogFollower(store, db, logger);
+    await follower.start();
+    return {
+      db,
+      store,
+      logger,
+      commands: new ApiKeyCommands(store),
+      verifier: new KeyVerifier(db, store),
+      verifyToken,
+      follower,
+      subscriptionBuffer: config.subscriptionBuffer,
+      async close() {
+        await follower.stop();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
