@@ -1,0 +1,230 @@
+// npm run bench:append [-- --events 50000] [--batch 50] [--writers 8] [--rounds 2] [--write]
+// PostgreSQL only: DATABASE_URL (a database of its own per variant is created on it), else a throwaway cluster.
+// N KeyUsed-like events, written by C concurrent writers in batches like the verifier's group commit, by:
+//   plain            one multi-row INSERT per batch into a table like `events` (the baseline)
+//   plain+tx         the same INSERT inside BEGIN … COMMIT
+//   plain+tx+lock    … plus the advisory lock our appends take
+//   ours             EventStore.appendMany with ANY_VERSION facts (lock, head read, hash chain, NOTIFY)
+//   ours+projections the same with the real inline projections (usage counters and minute buckets)
+//   emmett           @event-driven-io/emmett-postgresql appendToStream, one stream and one call per batch
+// Each variant runs on a fresh database; the figure kept is the best of the rounds (the machine is shared).
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import { getPostgreSQLEventStore } from "@event-driven-io/emmett-postgresql";
+import pg from "pg";
+import { ApiKeyCommands } from "../../src/commands/api-keys.js";
+import type { Database } from "../../src/db/database.js";
+import { migrate } from "../../src/db/migrator.js";
+import { openPostgres } from "../../src/db/postgres.js";
+import { EventStore, type InlineProjection } from "../../src/eventstore/event-store.js";
+import { chainHash, GENESIS_HASH } from "../../src/eventstore/hash-chain.js";
+import { ANY_VERSION, type AppendRequest, type RecordedEvent } from "../../src/eventstore/types.js";
+import { projections } from "../../src/projections/index.js";
+import { createLocation, fmt, machine, markdownTable, openCluster, pct, writeSection, type Cluster } from "./common.js";
+
+const { values: opts } = parseArgs({
+  options: {
+    events: { type: "string", default: "50000" },
+    batch: { type: "string", default: "50" },
+    writers: { type: "string", default: "8" },
+    rounds: { type: "string", default: "2" },
+    keys: { type: "string", default: "100" },
+    only: { type: "string" },
+    write: { type: "boolean", default: false },
+  },
+});
+const N = Number(opts.events);
+const BATCH = Number(opts.batch);
+const WRITERS = Number(opts.writers);
+
+type Variant = "plain" | "plain+tx" | "plain+tx+lock" | "ours" | "ours+projections" | "emmett";
+const ALL_VARIANTS: Variant[] = ["plain", "plain+tx", "plain+tx+lock", "ours", "ours+projections", "emmett"];
+/** `--only plain,ours` runs a subset (the summary needs all of them). */
+const VARIANTS = opts.only ? ALL_VARIANTS.filter((v) => opts.only!.split(",").includes(v)) : ALL_VARIANTS;
+
+/** Like `events`, with a bigserial position: what an append-only table costs without our rules. */
+const PLAIN_TABLE = `
+  CREATE TABLE plain_events (
+    position bigserial PRIMARY KEY, event_id uuid NOT NULL UNIQUE, stream_id text NOT NULL, stream_version integer,
+    type text NOT NULL, schema_version integer NOT NULL, data jsonb NOT NULL, metadata jsonb NOT NULL,
+    occurred_at timestamptz(3) NOT NULL, hash text NOT NULL, UNIQUE (stream_id, stream_version));
+  CREATE INDEX plain_events_stream_position_idx ON plain_events (stream_id, position);`;
+
+const PLAIN_INSERT = `INSERT INTO plain_events (event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, hash)
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::timestamptz[], $9::text[])`;
+
+const APPEND_LOCK = 0x6b6c6467; // the event store's
+
+/** The group commit's shape: one KeyUsed fact per request, `BATCH` requests per transaction. */
+function batchesFor(keys: string[]): AppendRequest[][] {
+  const batches: AppendRequest[][] = [];
+  for (let i = 0; i < N; i += BATCH) {
+    const usedAt = new Date();
+    batches.push(
+      Array.from({ length: Math.min(BATCH, N - i) }, (_, j) => {
+        const keyId = keys[(i + j) % keys.length]!;
+        return {
+          streamId: keyId,
+          expectedVersion: ANY_VERSION,
+          events: [{ type: "KeyUsed", schemaVersion: 1, data: { keyId, service: "SMS", usedAt: usedAt.toISOString(), gatewayId: "bench-gateway" }, occurredAt: usedAt }],
+          metadata: { actorId: "bench-gateway", actorRole: "gateway", requestId: randomUUID() },
+        };
+      }),
+    );
+  }
+  return batches;
+}
+
+function plainParams(batch: AppendRequest[]): unknown[] {
+  const events = batch.map((r) => ({ ...r.events[0]!, streamId: r.streamId, metadata: r.metadata }));
+  return [
+    events.map(() => randomUUID()),
+    events.map((e) => e.streamId),
+    events.map(() => null),
+    events.map((e) => e.type),
+    events.map((e) => e.schemaVersion),
+    events.map((e) => JSON.stringify(e.data)),
+    events.map((e) => JSON.stringify(e.metadata)),
+    events.map((e) => e.occurredAt!.toISOString()),
+    events.map(() => ""),
+  ];
+}
+
+/** Runs `write` over every batch with WRITERS concurrent writers; returns events per second. */
+async function drive(batches: AppendRequest[][], write: (batch: AppendRequest[], writer: number, index: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: WRITERS }, async (_, writer) => {
+      while (next < batches.length) {
+        const index = next++;
+        await write(batches[index]!, writer, index);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return batches.reduce((n, b) => n + b.length, 0) / seconds;
+}
+
+async function createKeys(db: Database): Promise<string[]> {
+  const commands = new ApiKeyCommands(new EventStore(db, { projections }));
+  const caller = { viewer: { userId: "bench-owner", roles: new Set(["owner" as const]) }, requestId: "bench" };
+  const keys: string[] = [];
+  for (let i = 0; i < Number(opts.keys); i++) keys.push((await commands.create(caller, { service: "SMS", name: `bench ${i}` })).keyId);
+  return keys;
+}
+
+async function runVariant(variant: Variant, cluster: Cluster): Promise<number> {
+  const location = await createLocation(cluster);
+  const db = await openPostgres({ url: location.databaseUrl!, poolSize: WRITERS });
+  try {
+    await migrate(db);
+    const batches = batchesFor(await createKeys(db));
+    switch (variant) {
+      case "plain":
+        await db.exec(PLAIN_TABLE);
+        return await drive(batches, (batch) => db.query(PLAIN_INSERT, plainParams(batch)));
+      case "plain+tx":
+        await db.exec(PLAIN_TABLE);
+        return await drive(batches, (batch) => db.transaction((tx) => tx.query(PLAIN_INSERT, plainParams(batch))));
+      case "plain+tx+lock":
+        await db.exec(PLAIN_TABLE);
+        return await drive(batches, (batch) =>
+          db.transaction(async (tx) => {
+            await tx.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
+            await tx.query(PLAIN_INSERT, plainParams(batch));
+          }),
+        );
+      case "ours":
+      case "ours+projections": {
+        const store = new EventStore(db, { projections: variant === "ours" ? [] : (projections as InlineProjection[]) });
+        return await drive(batches, (batch) => store.appendMany(batch));
+      }
+      case "emmett": {
+        // Our own pool (same size as the others'), so that dropping the database cannot crash the run.
+        const pool = new pg.Pool({ connectionString: location.databaseUrl!, max: WRITERS });
+        pool.on("error", () => {});
+        const emmett = getPostgreSQLEventStore(location.databaseUrl!, { connectionOptions: { pool } });
+        await emmett.schema.migrate();
+        try {
+          return await drive(batches, (batch, writer, index) =>
+            emmett.appendToStream(
+              `key-${writer}-${index % 20}`,
+              batch.map((r) => ({ type: "KeyUsed", data: r.events[0]!.data, metadata: r.metadata })),
+            ),
+          );
+        } finally {
+          await emmett.close();
+          await pool.end().catch(() => {});
+        }
+      }
+    }
+  } finally {
+    await db.close();
+    await location.drop();
+  }
+}
+
+/** CPU cost of the hash chain alone: canonical JSON and SHA-256 per event, as appendMany computes it. */
+function hashChainMicrosPerEvent(): number {
+  const events = batchesFor(["00000000-0000-4000-8000-000000000000"]).flat().slice(0, 20_000);
+  const started = performance.now();
+  let previous = GENESIS_HASH;
+  events.forEach((r, i) => {
+    const e = r.events[0]!;
+    const event: Omit<RecordedEvent, "hash"> = {
+      eventId: randomUUID(), streamId: r.streamId, streamVersion: null, type: e.type, schemaVersion: e.schemaVersion,
+      data: e.data, metadata: r.metadata, occurredAt: e.occurredAt!, position: BigInt(i + 1),
+    };
+    previous = chainHash(previous, event);
+  });
+  return ((performance.now() - started) * 1000) / events.length;
+}
+
+const cluster = openCluster();
+const best = new Map<Variant, number>();
+const all = new Map<Variant, number[]>();
+try {
+  for (let round = 1; round <= Number(opts.rounds); round++) {
+    for (const variant of VARIANTS) {
+      const rate = await runVariant(variant, cluster);
+      console.log(`round ${round} ${variant.padEnd(17)} ${fmt(rate)} events/s`);
+      all.set(variant, [...(all.get(variant) ?? []), rate]);
+      best.set(variant, Math.max(best.get(variant) ?? 0, rate));
+    }
+  }
+} finally {
+  await cluster.stop();
+}
+if (VARIANTS.length < ALL_VARIANTS.length) process.exit(0);
+hashChainMicrosPerEvent(); // warm-up
+const hashMicros = hashChainMicrosPerEvent();
+
+const plain = best.get("plain")!;
+const ours = best.get("ours")!;
+const emmett = best.get("emmett")!;
+const target = (variant: Variant): string => {
+  if (variant === "ours" || variant === "ours+projections") {
+    const r = best.get(variant)! / plain;
+    return `${r >= 0.5 ? "≥ 50% of plain: met" : "≥ 50% of plain: **missed**"}; ${best.get(variant)! > emmett ? "ahead of Emmett" : "**behind Emmett**"}`;
+  }
+  return "";
+};
+const markdown = [
+  `Command: \`npm run bench:append\`: ${fmt(N)} KeyUsed events, batches of ${BATCH} (one transaction each, as the group commit writes them),`,
+  `${WRITERS} concurrent writers on one pool of ${WRITERS} connections; a fresh database per variant; best of ${opts.rounds} rounds (every round in brackets).`,
+  `Machine: ${machine()}; PostgreSQL ${cluster.throwaway ? "15 throwaway cluster (scripts/pg-throwaway.sh)" : "from DATABASE_URL"} on loopback.`,
+  "",
+  markdownTable(
+    ["variant", "events/s", "vs plain", "target", "rounds"],
+    VARIANTS.map((v) => [v, fmt(best.get(v)!), pct(best.get(v)! / plain), target(v), all.get(v)!.map((r) => fmt(r)).join(", ")]),
+  ),
+  "",
+  `- Steps (each rate as a share of the previous one): BEGIN/COMMIT round trips, plain+tx / plain = ${pct(best.get("plain+tx")! / plain)};`,
+  `  the advisory lock, plain+tx+lock / plain+tx = ${pct(best.get("plain+tx+lock")! / best.get("plain+tx")!)};`,
+  `  head read + hash chain + NOTIFY, ours / plain+tx+lock = ${pct(ours / best.get("plain+tx+lock")!)}; inline projections, ours+projections / ours = ${pct(best.get("ours+projections")! / ours)}.`,
+  `- The hash chain's CPU alone: ${fmt(hashMicros, 1)} µs per event (canonical JSON + SHA-256), ${fmt((hashMicros * BATCH) / 1000, 2)} ms per batch spent under the lock.`,
+  `- Ours vs Emmett: ${fmt(ours / emmett, 2)}×.`,
+].join("\n");
+console.log(`\n${markdown}\n`);
+if (opts.write) writeSection("append", markdown);
