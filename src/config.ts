@@ -36,6 +36,8 @@ const environmentSchema = z.object({
   INTROSPECTION: boolean.optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   SUBSCRIPTION_BUFFER: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(10).default(60_000),
+  CHECKPOINT_SIGNING_JWK: optionalText,
 });
 
 export type Config = {
@@ -51,6 +53,9 @@ export type Config = {
   introspection: boolean;
   shutdownTimeoutMs: number;
   subscriptionBuffer: number;
+  checkpointIntervalMs: number;
+  /** A private P-256 JWK (JSON) that signs checkpoints; unset: a key per process, published in JWKS. */
+  checkpointSigningJwk: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -85,5 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: e.INTROSPECTION ?? !production,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     subscriptionBuffer: e.SUBSCRIPTION_BUFFER,
+    checkpointIntervalMs: e.CHECKPOINT_INTERVAL_MS,
+    checkpointSigningJwk: e.CHECKPOINT_SIGNING_JWK,
   };
 }

@@ -2,10 +2,11 @@ import { ConfigError, loadConfig } from "./config.js";
 import { DatabaseUnavailableError } from "./db/database.js";
 import { DirectoryLockedError } from "./db/directory-lock.js";
 import { MigrationError } from "./db/migrator.js";
+import { SigningKeyError } from "./audit/signing.js";
 import { startServer } from "./server/app.js";
 import { createLogger } from "./server/logger.js";
 
-const EXPECTED_FAILURES = [ConfigError, DatabaseUnavailableError, DirectoryLockedError, MigrationError];
+const EXPECTED_FAILURES = [ConfigError, DatabaseUnavailableError, DirectoryLockedError, MigrationError, SigningKeyError];
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from "node:crypto";
 import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { AuthenticationError } from "./errors.js";
 import { ROLES, type Role, type Viewer } from "./viewer.js";
@@ -43,10 +44,11 @@ function describe(error: unknown): string {
  * Only those algorithms are accepted, so `alg: none` and algorithm-confusion tokens fail.
  */
 export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
-  let key: Uint8Array | JWTVerifyGetKey;
+  let key: KeyObject | JWTVerifyGetKey;
   let algorithms: string[];
   if (settings.secret) {
-    key = new TextEncoder().encode(settings.secret);
+    // A KeyObject made once: jose would otherwise import the raw secret on every verification.
+    key = createSecretKey(Buffer.from(settings.secret, "utf8"));
     algorithms = ["HS256"];
   } else if (settings.jwksUrl) {
     key = createRemoteJWKSet(new URL(settings.jwksUrl));
@@ -56,7 +58,7 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
   }
   return async (token) => {
     try {
-      const { payload } = await jwtVerify(token, key as Uint8Array, {
+      const { payload } = await jwtVerify(token, key as KeyObject, {
         algorithms,
         issuer: settings.issuer,
         audience: settings.audience,

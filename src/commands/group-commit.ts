@@ -23,6 +23,9 @@ export class GroupCommit<Input, Output> {
     this.flushing = true;
     try {
       while (this.queue.length > 0) {
+        // Let callers whose requests are still in I/O or crypto callbacks join this batch. PGlite
+        // answers in microtasks, so without this yield every batch would hold a single caller.
+        await new Promise((resolve) => setImmediate(resolve));
         const batch = this.queue.splice(0, this.maxBatch);
         try {
           const outputs = await this.flush(batch.map((entry) => entry.input));

@@ -6,6 +6,7 @@ import type { Database } from "../db/database.js";
 import type { EventStore } from "../eventstore/event-store.js";
 import type { Logger } from "../server/logger.js";
 import type { LogFollower } from "../subscriptions/log-follower.js";
+import type { Checkpointer } from "../audit/checkpoints.js";
 
 /** Per-process services the resolvers use; built once at start. */
 export interface Services {
@@ -16,6 +17,7 @@ export interface Services {
   verifier: KeyVerifier;
   verifyToken: TokenVerifier;
   follower: LogFollower;
+  checkpointer: Checkpointer;
   /** Undelivered events a subscription may hold before it is closed as too slow. */
   subscriptionBuffer: number;
 }

@@ -6,6 +6,7 @@ import "./usage.js";
 import "./verification.js";
 import "./subscriptions.js";
 import "./events.js";
+import "./audit.js";
 
 export const schema: GraphQLSchema = builder.toSchema();
 

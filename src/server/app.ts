@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { tokenVerifierFor } from "../auth/setup.js";
 import type { Config } from "../config.js";
 import type { Services } from "../graphql/context.js";
+import { auditRoutes } from "./audit-routes.js";
 import { createHttpServer } from "./http.js";
 import type { Logger } from "./logger.js";
 import { openServices } from "./services.js";
@@ -22,7 +23,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const { verifyToken, devSecretFile } = tokenVerifierFor(config);
   const services = await openServices(config, logger, verifyToken);
   const yoga = createYogaServer(config, services);
-  const server = createHttpServer(yoga, services.db, logger);
+  const server = createHttpServer(yoga, services.db, logger, auditRoutes(services.db, verifyToken));
   const websocket = attachGraphQLWebSocket(server, yoga, verifyToken);
 
   try {

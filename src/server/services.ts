@@ -8,6 +8,8 @@ import { EventStore } from "../eventstore/event-store.js";
 import type { Services } from "../graphql/context.js";
 import { projections } from "../projections/index.js";
 import { LogFollower } from "../subscriptions/log-follower.js";
+import { Checkpointer, signCheckpoint } from "../audit/checkpoints.js";
+import { loadOrCreateSigningKey, SIGNING_JWK_VARIABLE } from "../audit/signing.js";
 import type { Logger } from "./logger.js";
 
 /** Opens and migrates the database and builds everything the resolvers use; `close` undoes it. */
@@ -18,6 +20,9 @@ export async function openServices(config: Config, logger: Logger, verifyToken: 
     if (report.applied.length > 0) logger.info({ applied: report.applied }, "migrations applied");
     if (report.unknown.length > 0) logger.warn({ unknown: report.unknown }, "database has migrations this release does not know");
     const store = new EventStore(db, { projections });
+    const signingKey = await loadOrCreateSigningKey(db, { [SIGNING_JWK_VARIABLE]: config.checkpointSigningJwk });
+    const checkpointer = new Checkpointer(db, signingKey, { onError: (err) => logger.error({ err }, "checkpoint signing failed") });
+    checkpointer.start(config.checkpointIntervalMs);
     const follower = new LogFollower(store, db, logger);
     await follower.start();
     return {
@@ -29,7 +34,11 @@ export async function openServices(config: Config, logger: Logger, verifyToken: 
       verifyToken,
       follower,
       subscriptionBuffer: config.subscriptionBuffer,
+      checkpointer,
       async close() {
+        await checkpointer.stop();
+        // A clean stop leaves the head signed, so an auditor can check everything up to it.
+        await signCheckpoint(db, signingKey).catch((err: unknown) => logger.error({ err }, "final checkpoint failed"));
         await follower.stop();
         await db.close();
       },

@@ -1,0 +1,40 @@
+import type { ServerResponse } from "node:http";
+import { exportNdjson, ownerStreamIds } from "../audit/export.js";
+import { jwks } from "../audit/signing.js";
+import { authenticate } from "../auth/setup.js";
+import type { TokenVerifier } from "../auth/tokens.js";
+import { readsAllKeys, readsOwnKeys } from "../auth/viewer.js";
+import type { Database } from "../db/database.js";
+import { sendJson, type RouteHandler } from "./http.js";
+import type { RequestWithId } from "./yoga.js";
+
+/** GET /.well-known/jwks.json: the public keys that signed checkpoints, for auditors. */
+function jwksRoute(db: Database): RouteHandler {
+  return async (_req, res) => {
+    res.setHeader("cache-control", "public, max-age=60");
+    sendJson(res, 200, await jwks(db));
+  };
+}
+
+/**
+ * GET /events.ndjson?after=P: the log streamed as NDJSON with flat memory, authorised like
+ * Query.events (auditors and admins: everything; owners: their keys' events).
+ */
+function eventsNdjsonRoute(db: Database, verifyToken: TokenVerifier): RouteHandler {
+  return async (req: RequestWithId, res: ServerResponse) => {
+    if (req.method !== "GET") return sendJson(res, 405, { error: "use GET" });
+    const auth = await authenticate(verifyToken, req.headers.authorization);
+    if ("error" in auth) return sendJson(res, 401, { error: auth.error.message, code: "UNAUTHENTICATED" });
+    if (!readsOwnKeys(auth.viewer)) return sendJson(res, 403, { error: "needs the owner, auditor or admin role", code: "FORBIDDEN" });
+    const after = new URL(req.url ?? "/", "http://localhost").searchParams.get("after") ?? "0";
+    if (!/^\d{1,19}$/.test(after)) return sendJson(res, 400, { error: "after must be a log position", code: "BAD_USER_INPUT", field: "after" });
+    const filter = readsAllKeys(auth.viewer) ? undefined : { streamIds: await ownerStreamIds(db, auth.viewer.userId) };
+    res.writeHead(200, { "content-type": "application/x-ndjson" });
+    await exportNdjson(db, BigInt(after), res, { filter });
+    res.end();
+  };
+}
+
+export function auditRoutes(db: Database, verifyToken: TokenVerifier): Record<string, RouteHandler> {
+  return { "/.well-known/jwks.json": jwksRoute(db), "/events.ndjson": eventsNdjsonRoute(db, verifyToken) };
+}
