@@ -63,6 +63,18 @@ describe(`server (${backendName})`, () => {
     expect(result).toMatchObject({ data: { health: { ok: true, database: backendName } } });
   });
 
+  it("refuses abusive queries (graphql-armor): too many aliases", async () => {
+    const post = async (query: string) =>
+      (await (
+        await fetch(server.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) })
+      ).json()) as { data?: unknown; errors?: Array<{ message: string }> };
+    const aliases = await post(`{ ${Array.from({ length: 30 }, (_, i) => `h${i}: health { ok }`).join(" ")} }`);
+    expect(aliases.data).toBeUndefined();
+    expect(aliases.errors?.[0]?.message).toMatch(/alias/i);
+    const fine = await post(`{ ${Array.from({ length: 5 }, (_, i) => `h${i}: health { ok }`).join(" ")} }`);
+    expect(fine.errors).toBeUndefined();
+  });
+
   it("answers a malformed query with a GraphQL error, not a crash", async () => {
     const response = await fetch(server.url, {
       method: "POST",

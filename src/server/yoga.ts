@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createYoga, type YogaInitialContext, type YogaServerInstance } from "graphql-yoga";
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
+import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { authenticate } from "../auth/setup.js";
 import type { Config } from "../config.js";
 import type { Context, Services } from "../graphql/context.js";
@@ -22,7 +23,8 @@ export function createYogaServer(config: Config, services: Services): Yoga {
     logging: false,
     maskedErrors: { maskError: createErrorMasker(services.logger) },
     graphiql: config.graphiql ? { subscriptionsProtocol: "WS", title: "keyledger" } : false,
-    plugins: config.introspection ? [] : [useDisableIntrospection()],
+    // Depth, alias, directive, token and cost limits, and no field suggestions that map the schema.
+    plugins: [EnvelopArmorPlugin({ maxDepth: { n: 8 } }), ...(config.introspection ? [] : [useDisableIntrospection()])],
     context: async ({ req, request, connectionParams }: InitialContext): Promise<Context> => ({
       ...services,
       requestId: req.id ?? randomUUID(),
