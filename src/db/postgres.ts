@@ -38,8 +38,9 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     connectionString: options.url,
     max: options.poolSize,
     connectionTimeoutMillis: 5_000,
-    // temp_buffers: replays and time travel build scratch tables in pg_temp; the 8 MB default
-    // makes a large rebuild thrash local buffers. Memory is taken only by sessions that use them.
+    // temp_buffers: replays and time travel build scratch tables in pg_temp, beyond the 8 MB default
+    // on large logs. Memory is taken only by sessions that use them. (Not the main replay cost: see
+    // docs/BENCHMARKS.md.)
     options: `-c idle_in_transaction_session_timeout=${idleTimeout} -c TimeZone=UTC -c temp_buffers=128MB`,
     application_name: "keyledger",
   });
