@@ -1,6 +1,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { z } from "zod";
+import { eventContent } from "../eventstore/hash-chain.js";
 import type { RecordedEvent } from "../eventstore/types.js";
 import type { Checkpoint } from "./checkpoints.js";
 
@@ -39,20 +40,7 @@ const checkpointLine = z.strictObject({
 });
 
 export function eventToNdjson(event: RecordedEvent): string {
-  return (
-    JSON.stringify({
-      position: event.position.toString(),
-      eventId: event.eventId,
-      streamId: event.streamId,
-      streamVersion: event.streamVersion,
-      type: event.type,
-      schemaVersion: event.schemaVersion,
-      data: event.data,
-      metadata: event.metadata,
-      occurredAt: event.occurredAt.toISOString(),
-      hash: event.hash,
-    }) + "\n"
-  );
+  return JSON.stringify({ ...eventContent(event), hash: event.hash }) + "\n";
 }
 
 export function checkpointToNdjson(checkpoint: Checkpoint): string {

@@ -6,9 +6,9 @@ export const GENESIS_HASH = "0".repeat(64);
 
 type Hashable = Omit<RecordedEvent, "hash">;
 
-/** RFC 8785 canonical JSON of everything an event says, so any alteration changes its hash. */
-export function canonicalContent(event: Hashable): string {
-  return canonicalize({
+/** An event as plain JSON values (64-bit position as a string, time as ISO): what the hash covers and exports carry. */
+export function eventContent(event: Hashable) {
+  return {
     position: event.position.toString(),
     eventId: event.eventId,
     streamId: event.streamId,
@@ -18,7 +18,12 @@ export function canonicalContent(event: Hashable): string {
     data: event.data,
     metadata: event.metadata,
     occurredAt: event.occurredAt.toISOString(),
-  })!;
+  };
+}
+
+/** RFC 8785 canonical JSON of everything an event says, so any alteration changes its hash. */
+export function canonicalContent(event: Hashable): string {
+  return canonicalize(eventContent(event))!;
 }
 
 export function chainHash(previousHash: string, event: Hashable): string {
