@@ -9,9 +9,3 @@ export interface Viewer {
 
 export const hasRole = (viewer: Viewer, ...roles: Role[]) => roles.some((role) => viewer.roles.has(role));
 
-/** Admins and auditors read every owner's keys; owners read their own. */
-export const readsAllKeys = (viewer: Viewer) => hasRole(viewer, "admin", "auditor");
-export const readsOwnKeys = (viewer: Viewer) => hasRole(viewer, "owner", "admin", "auditor");
-/** Admins change every key; owners their own; auditors and gateways change nothing. */
-export const writesAllKeys = (viewer: Viewer) => hasRole(viewer, "admin");
-export const writesOwnKeys = (viewer: Viewer) => hasRole(viewer, "owner", "admin");

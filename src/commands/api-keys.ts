@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { ForbiddenError } from "../auth/errors.js";
-import { writesAllKeys, writesOwnKeys, type Viewer } from "../auth/viewer.js";
+import type { Viewer } from "../auth/viewer.js";
+import { mayChange, writesOwnKeys } from "../auth/visibility.js";
 import { decide, evolve, type ApiKeyCommand, type ApiKeyState } from "../domain/api-key.js";
 import { DomainRejection } from "../domain/errors.js";
 import { CURRENT_SCHEMA_VERSION, parseEvent, type KeyDecisionEvent } from "../domain/events.js";
@@ -80,7 +81,7 @@ export class ApiKeyCommands {
     if (!writesOwnKeys(caller.viewer)) throw new ForbiddenError("Changing keys needs the owner or admin role");
     for (let attempt = 1; ; attempt++) {
       const { state, version } = await this.load(keyId);
-      if (!state || (!writesAllKeys(caller.viewer) && state.ownerId !== caller.viewer.userId)) {
+      if (!state || !mayChange(caller.viewer, state)) {
         throw new DomainRejection({ kind: "not_found" });
       }
       if (expectedVersion != null && expectedVersion !== version) {

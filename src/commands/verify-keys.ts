@@ -1,5 +1,5 @@
 import { ForbiddenError } from "../auth/errors.js";
-import { hasRole } from "../auth/viewer.js";
+import { verifiesKeys } from "../auth/visibility.js";
 import type { Database } from "../db/database.js";
 import { CURRENT_SCHEMA_VERSION, type EventData } from "../domain/events.js";
 import { hashKey, parseKey } from "../domain/key-format.js";
@@ -51,7 +51,7 @@ export class KeyVerifier {
   }
 
   async verify(caller: Caller, key: string, service: Service): Promise<Verification> {
-    if (!hasRole(caller.viewer, "gateway", "admin")) throw new ForbiddenError("Verifying keys needs the gateway or admin role");
+    if (!verifiesKeys(caller.viewer)) throw new ForbiddenError("Verifying keys needs the gateway or admin role");
     if (!parseKey(key)) return { code: "NOT_FOUND" };
     return this.batches.submit({ keyHash: hashKey(key), service, caller });
   }

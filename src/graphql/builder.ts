@@ -37,3 +37,4 @@ builder.addScalarType("SafeInt", SafeIntResolver);
 builder.addScalarType("JSONObject", JSONObjectResolver);
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});

@@ -1,5 +1,5 @@
 import type { TokenVerifier } from "../auth/tokens.js";
-import type { Authentication } from "../auth/setup.js";
+import type { Authentication } from "../auth/authenticate.js";
 import type { ApiKeyCommands } from "../commands/api-keys.js";
 import type { KeyVerifier } from "../commands/verify-keys.js";
 import type { Database } from "../db/database.js";
@@ -9,7 +9,7 @@ import type { LogFollower } from "../subscriptions/log-follower.js";
 import type { Checkpointer } from "../audit/checkpoints.js";
 
 /** Per-process services the resolvers use; built once at start. */
-export interface Services {
+export interface Dependencies {
   db: Database;
   store: EventStore;
   logger: Logger;
@@ -22,7 +22,7 @@ export interface Services {
   subscriptionBuffer: number;
 }
 
-export interface Context extends Services {
+export interface Context extends Dependencies {
   requestId: string;
   /** The verified caller, or why there is none. */
   auth: Authentication;

@@ -1,12 +1,6 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
 import { builder } from "./builder.js";
-import "./health.js";
-import "./api-keys.js";
-import "./usage.js";
-import "./verification.js";
-import "./subscriptions.js";
-import "./events.js";
-import "./audit.js";
+import "./types.js";
 
 export const schema: GraphQLSchema = builder.toSchema();
 

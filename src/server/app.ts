@@ -1,18 +1,18 @@
 import type { AddressInfo } from "node:net";
-import { tokenVerifierFor } from "../auth/setup.js";
+import { tokenVerifierFor } from "../auth/configured-verifier.js";
 import type { Config } from "../config.js";
-import type { Services } from "../graphql/context.js";
+import type { Dependencies } from "../graphql/context.js";
 import { auditRoutes } from "./audit-routes.js";
 import { createHttpServer } from "./http.js";
 import type { Logger } from "./logger.js";
-import { openServices } from "./services.js";
+import { openDependencies } from "./dependencies.js";
 import { attachGraphQLWebSocket } from "./websocket.js";
 import { createYogaServer } from "./yoga.js";
 
 export interface RunningServer {
   url: string;
   port: number;
-  services: Services;
+  services: Dependencies;
   /** Set when the server signs development tokens with a secret it keeps in DATA_DIR. */
   devSecretFile?: string;
   /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes sockets and the database. */
@@ -21,7 +21,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const { verifyToken, devSecretFile } = tokenVerifierFor(config);
-  const services = await openServices(config, logger, verifyToken);
+  const services = await openDependencies(config, logger, verifyToken);
   const yoga = createYogaServer(config, services);
   const server = createHttpServer(yoga, services.db, logger, auditRoutes(services.db, verifyToken));
   const websocket = attachGraphQLWebSocket(server, yoga, verifyToken);

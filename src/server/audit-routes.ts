@@ -1,9 +1,9 @@
 import type { ServerResponse } from "node:http";
 import { exportNdjson, ownerStreamIds } from "../audit/export.js";
 import { jwks } from "../audit/signing.js";
-import { authenticate } from "../auth/setup.js";
+import { authenticate } from "../auth/authenticate.js";
 import type { TokenVerifier } from "../auth/tokens.js";
-import { readsAllKeys, readsOwnKeys } from "../auth/viewer.js";
+import { readScope, readsOwnKeys } from "../auth/visibility.js";
 import type { Database } from "../db/database.js";
 import { sendJson, type RouteHandler } from "./http.js";
 import type { RequestWithId } from "./yoga.js";
@@ -28,7 +28,8 @@ function eventsNdjsonRoute(db: Database, verifyToken: TokenVerifier): RouteHandl
     if (!readsOwnKeys(auth.viewer)) return sendJson(res, 403, { error: "needs the owner, auditor or admin role", code: "FORBIDDEN" });
     const after = new URL(req.url ?? "/", "http://localhost").searchParams.get("after") ?? "0";
     if (!/^\d{1,19}$/.test(after)) return sendJson(res, 400, { error: "after must be a log position", code: "BAD_USER_INPUT", field: "after" });
-    const filter = readsAllKeys(auth.viewer) ? undefined : { streamIds: await ownerStreamIds(db, auth.viewer.userId) };
+    const { ownerId } = readScope(auth.viewer);
+    const filter = ownerId === undefined ? undefined : { streamIds: await ownerStreamIds(db, ownerId) };
     res.writeHead(200, { "content-type": "application/x-ndjson" });
     await exportNdjson(db, BigInt(after), res, { filter });
     res.end();

@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import type { execute as graphqlExecute, subscribe as graphqlSubscribe } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
-import { authenticate } from "../auth/setup.js";
+import { authenticate } from "../auth/authenticate.js";
 import type { TokenVerifier } from "../auth/tokens.js";
 import { requestIdOf } from "./http.js";
 import type { RequestWithId, Yoga } from "./yoga.js";

@@ -3,9 +3,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createYoga, type YogaInitialContext, type YogaServerInstance } from "graphql-yoga";
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
-import { authenticate } from "../auth/setup.js";
+import { authenticate } from "../auth/authenticate.js";
 import type { Config } from "../config.js";
-import type { Context, Services } from "../graphql/context.js";
+import type { Context, Dependencies } from "../graphql/context.js";
 import { createErrorMasker } from "../graphql/errors.js";
 import { schema } from "../graphql/schema.js";
 
@@ -15,7 +15,7 @@ type InitialContext = YogaInitialContext & ServerContext & { connectionParams?: 
 
 export type Yoga = YogaServerInstance<ServerContext, Context>;
 
-export function createYogaServer(config: Config, services: Services): Yoga {
+export function createYogaServer(config: Config, services: Dependencies): Yoga {
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: "/graphql",

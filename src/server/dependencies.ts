@@ -5,7 +5,7 @@ import type { Config } from "../config.js";
 import { migrate } from "../db/migrator.js";
 import { openDatabase } from "../db/open.js";
 import { EventStore } from "../eventstore/event-store.js";
-import type { Services } from "../graphql/context.js";
+import type { Dependencies } from "../graphql/context.js";
 import { projections } from "../projections/index.js";
 import { LogFollower } from "../subscriptions/log-follower.js";
 import { Checkpointer, signCheckpoint } from "../audit/checkpoints.js";
@@ -13,7 +13,7 @@ import { loadOrCreateSigningKey, SIGNING_JWK_VARIABLE } from "../audit/signing.j
 import type { Logger } from "./logger.js";
 
 /** Opens and migrates the database and builds everything the resolvers use; `close` undoes it. */
-export async function openServices(config: Config, logger: Logger, verifyToken: TokenVerifier): Promise<Services & { close(): Promise<void> }> {
+export async function openDependencies(config: Config, logger: Logger, verifyToken: TokenVerifier): Promise<Dependencies & { close(): Promise<void> }> {
   const db = await openDatabase(config, (error) => logger.error({ err: error }, "database connection error"));
   try {
     const report = await migrate(db);

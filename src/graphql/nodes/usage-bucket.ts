@@ -1,13 +1,12 @@
-import { requireKeyReader } from "./auth.js";
-import { keyIdOf, loadKey } from "./api-keys.js";
-import { builder } from "./builder.js";
-import { badInput } from "./errors.js";
+import { builder } from "../builder.js";
+import { GRANULARITIES, UsageGranularityEnum } from "../enums/usage-granularity.js";
+import { badInput } from "../errors.js";
+import { keyIdOf } from "../lib/api-key-id.js";
+import { requireKeyReader } from "../lib/viewer.js";
+import { loadVisibleKey } from "./api-key.js";
 
-const GRANULARITIES = ["MINUTE", "HOUR", "DAY"] as const;
 const MAX_BUCKETS = 10_000;
-const BUCKET_MS = { MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000 } as const;
-
-const UsageGranularity = builder.enumType("UsageGranularity", { values: GRANULARITIES });
+const BUCKET_MS: Record<(typeof GRANULARITIES)[number], number> = { MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000 };
 
 const UsageBucket = builder.objectRef<{ start: Date; count: number }>("UsageBucket").implement({
   fields: (t) => ({
@@ -24,7 +23,7 @@ builder.queryField("keyUsage", (t) =>
       keyId: t.arg.id({ required: true }),
       from: t.arg({ type: "DateTime", required: true }),
       to: t.arg({ type: "DateTime", required: true }),
-      granularity: t.arg({ type: UsageGranularity, required: true }),
+      granularity: t.arg({ type: UsageGranularityEnum, required: true }),
     },
     resolve: async (_root, args, ctx) => {
       requireKeyReader(ctx);
@@ -32,7 +31,7 @@ builder.queryField("keyUsage", (t) =>
       if ((args.to.getTime() - args.from.getTime()) / BUCKET_MS[args.granularity] > MAX_BUCKETS) {
         throw badInput("granularity", `at most ${MAX_BUCKETS} buckets per request: narrow the range or coarsen the granularity`);
       }
-      const key = await loadKey(ctx, keyIdOf(String(args.keyId)));
+      const key = await loadVisibleKey(ctx, keyIdOf(String(args.keyId)));
       const unit = args.granularity.toLowerCase();
       const { rows } = await ctx.db.query<{ start: Date; count: string }>(
         `SELECT s.start, COALESCE(SUM(u.count), 0)::text AS count

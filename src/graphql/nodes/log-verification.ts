@@ -1,8 +1,8 @@
-import { ForbiddenError } from "../auth/errors.js";
-import { readsAllKeys } from "../auth/viewer.js";
-import { verifyDatabaseLog, type LogVerification } from "../audit/verify-log.js";
-import { requireViewer } from "./auth.js";
-import { builder } from "./builder.js";
+import { verifyDatabaseLog, type LogVerification } from "../../audit/verify-log.js";
+import { ForbiddenError } from "../../auth/errors.js";
+import { readsAllKeys } from "../../auth/visibility.js";
+import { builder } from "../builder.js";
+import { requireViewer } from "../lib/viewer.js";
 
 const LogVerificationRef = builder.objectRef<LogVerification>("LogVerification").implement({
   fields: (t) => ({

@@ -1,8 +1,10 @@
-import { ForbiddenError } from "../auth/errors.js";
-import { readsOwnKeys, type Viewer } from "../auth/viewer.js";
-import type { Caller } from "../commands/api-keys.js";
-import type { Context } from "./context.js";
+import { ForbiddenError } from "../../auth/errors.js";
+import { readsOwnKeys } from "../../auth/visibility.js";
+import type { Viewer } from "../../auth/viewer.js";
+import type { Caller } from "../../commands/api-keys.js";
+import type { Context } from "../context.js";
 
+/** The authenticated caller, or the reason there is none (UNAUTHENTICATED). */
 export function requireViewer(ctx: Context): Viewer {
   if ("error" in ctx.auth) throw ctx.auth.error;
   return ctx.auth.viewer;

@@ -1,13 +1,9 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import { VERIFY_CODES, type Verification } from "../commands/verify-keys.js";
-import { ServiceEnum } from "./api-keys.js";
-import { callerOf } from "./auth.js";
-import { builder } from "./builder.js";
-
-const VerifyCodeEnum = builder.enumType("VerifyCode", {
-  description: "VALID: accepted and recorded as KeyUsed. NOT_FOUND also covers malformed keys and bad checksums.",
-  values: VERIFY_CODES,
-});
+import type { Verification } from "../../commands/verify-keys.js";
+import { builder } from "../builder.js";
+import { ServiceEnum } from "../enums/service.js";
+import { VerifyCodeEnum } from "../enums/verify-code.js";
+import { callerOf } from "../lib/viewer.js";
 
 const VerifyApiKeyInput = builder.inputType("VerifyApiKeyInput", {
   fields: (t) => ({

@@ -1,0 +1,87 @@
+import { readScope } from "../../auth/visibility.js";
+import type { Prisma } from "../../db/generated/prisma/client.js";
+import { listedStatuses } from "../../domain/key-listing.js";
+import type { KeyStatus, Service } from "../../domain/services.js";
+import { builder } from "../builder.js";
+import type { Context } from "../context.js";
+import { KeyStatusEnum } from "../enums/key-status.js";
+import { ServiceEnum } from "../enums/service.js";
+import { notFound } from "../errors.js";
+import { keyIdFromRaw, keyIdOf } from "../lib/api-key-id.js";
+import { requireKeyReader } from "../lib/viewer.js";
+import { pageInMemory, pastKeyTable } from "./api-key-time-travel.js";
+
+export const ApiKeyRef = builder.prismaNode("ApiKey", {
+  id: { field: "id" },
+  nullable: true,
+  findUnique: (id, ctx) => {
+    const viewer = requireKeyReader(ctx);
+    const keyId = keyIdFromRaw(id);
+    if (!keyId) throw notFound();
+    return { id: keyId, ...readScope(viewer) } as Prisma.ApiKeyWhereUniqueInput;
+  },
+  fields: (t) => ({
+    service: t.field({ type: ServiceEnum, resolve: (key) => key.service as Service }),
+    name: t.exposeString("name"),
+    description: t.exposeString("description", { nullable: true }),
+    maskedKey: t.exposeString("maskedKey", { description: "Prefix, first four and last four characters; the secret is never shown again" }),
+    status: t.field({ type: KeyStatusEnum, resolve: (key) => key.status as KeyStatus }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+    lastUsedAt: t.expose("lastUsedAt", { type: "DateTime", nullable: true, description: "Null until the key is first used" }),
+    revokedAt: t.expose("revokedAt", { type: "DateTime", nullable: true }),
+    revokeReason: t.exposeString("revokeReason", { nullable: true }),
+    usageCount: t.field({ type: "SafeInt", description: "Accepted verifications so far", resolve: (key) => Number(key.usageCount) }),
+    version: t.exposeInt("version", { description: "The key's stream version: pass it as expectedVersion to change it safely" }),
+  }),
+});
+
+/** A key the caller may read, or NOT_FOUND (also for another owner's key: existence never leaks). */
+export async function loadVisibleKey(ctx: Context, keyId: string, query: { select?: Prisma.ApiKeySelect } = {}) {
+  const viewer = requireKeyReader(ctx);
+  const key = await ctx.db.prisma.apiKey.findFirst({ ...query, where: { id: keyId, ...readScope(viewer) } });
+  if (!key) throw notFound();
+  return key;
+}
+
+function liveTableFilter(ctx: Context, args: { service?: Service | null; status?: KeyStatus | null }): Prisma.ApiKeyWhereInput {
+  return {
+    ...readScope(requireKeyReader(ctx)),
+    ...(args.service ? { service: args.service } : {}),
+    status: { in: listedStatuses(args.status) },
+  };
+}
+
+builder.queryFields((t) => ({
+  apiKeys: t.prismaConnection(
+    {
+      type: "ApiKey",
+      cursor: "id",
+      defaultSize: 20,
+      maxSize: 100,
+      description:
+        "The caller's keys, newest first (every owner's for admins and auditors). Without status: the live table (ACTIVE and INACTIVE); status REVOKED lists revoked keys.",
+      args: {
+        service: t.arg({ type: ServiceEnum }),
+        status: t.arg({ type: KeyStatusEnum }),
+        asOf: t.arg.string({
+          description: "Time travel: the table as it was at this log position, or at this ISO-8601 time, folded from the log",
+        }),
+      },
+      resolve: async (query, _root, args, ctx) => {
+        if (args.asOf) return pageInMemory(await pastKeyTable(ctx, { ...args, asOf: args.asOf }), query);
+        return ctx.db.prisma.apiKey.findMany({ ...query, where: liveTableFilter(ctx, args), orderBy: { createdPosition: "desc" } });
+      },
+      totalCount: async (_connection, args, ctx) => {
+        if (args.asOf) return (await pastKeyTable(ctx, { ...args, asOf: args.asOf })).length;
+        return ctx.db.prisma.apiKey.count({ where: liveTableFilter(ctx, args) });
+      },
+    },
+    {},
+  ),
+  apiKey: t.prismaField({
+    type: "ApiKey",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, args, ctx) => loadVisibleKey(ctx, keyIdOf(String(args.id)), query),
+  }),
+}));
