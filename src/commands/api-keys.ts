@@ -2,14 +2,14 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { ForbiddenError } from "../auth/errors.js";
 import type { Viewer } from "../auth/viewer.js";
 import { mayChange, writesOwnKeys } from "../auth/visibility.js";
-import { decide, evolve, type ApiKeyCommand, type ApiKeyState } from "../domain/api-key.js";
+import { apiKeyDecider, type ApiKeyCommand, type ApiKeyStateOrNone } from "../domain/api-key.js";
 import { DomainRejection } from "../domain/errors.js";
-import { CURRENT_SCHEMA_VERSION, parseEvent, type KeyDecisionEvent } from "../domain/events.js";
+import { parseEvent, type KeyDecisionEvent } from "../domain/events.js";
 import { displayParts, formatKey, hashKey, RANDOM_BYTES } from "../domain/key-format.js";
 import type { KeyStatus, Service } from "../domain/services.js";
 import { ConcurrencyError } from "../eventstore/errors.js";
 import type { EventStore } from "../eventstore/event-store.js";
-import type { EventMetadata } from "../eventstore/types.js";
+import { metadataOf, toNewEvent } from "./recording.js";
 
 export interface Caller {
   viewer: Viewer;
@@ -49,7 +49,7 @@ export class ApiKeyCommands {
       keyHash: hashKey(secret),
       display: displayParts(secret),
     };
-    const decision = decide(command, undefined);
+    const decision = apiKeyDecider.decide(command, apiKeyDecider.initialState());
     if ("error" in decision) throw new DomainRejection(decision.error);
     await this.store.append(keyId, 0, decision.events.map(toNewEvent), metadataOf(caller));
     return { keyId, version: 1, secret };
@@ -68,11 +68,11 @@ export class ApiKeyCommands {
   }
 
   /** The key's state and version as its decision events say; undefined when unknown. */
-  async load(keyId: string): Promise<{ state: ApiKeyState | undefined; version: number }> {
+  async load(keyId: string): Promise<{ state: ApiKeyStateOrNone; version: number }> {
     const events = await this.store.readStream(keyId, { decisionsOnly: true });
-    let state: ApiKeyState | undefined;
+    let state = apiKeyDecider.initialState();
     for (const event of events) {
-      state = evolve(state, parseEvent(event.type, event.schemaVersion, event.data) as KeyDecisionEvent);
+      state = apiKeyDecider.evolve(state, parseEvent(event.type, event.schemaVersion, event.data) as KeyDecisionEvent);
     }
     return { state, version: events.at(-1)?.streamVersion ?? 0 };
   }
@@ -87,7 +87,7 @@ export class ApiKeyCommands {
       if (expectedVersion != null && expectedVersion !== version) {
         throw new ConcurrencyError(keyId, expectedVersion, version);
       }
-      const decision = decide(command, state);
+      const decision = apiKeyDecider.decide(command, state);
       if ("error" in decision) throw new DomainRejection(decision.error);
       if (decision.events.length === 0) return { keyId, version };
       try {
@@ -98,12 +98,4 @@ export class ApiKeyCommands {
       }
     }
   }
-}
-
-function toNewEvent(event: KeyDecisionEvent) {
-  return { type: event.type, schemaVersion: CURRENT_SCHEMA_VERSION[event.type], data: event.data };
-}
-
-function metadataOf(caller: Caller): EventMetadata {
-  return { actorId: caller.viewer.userId, actorRole: [...caller.viewer.roles].sort().join(","), requestId: caller.requestId };
 }

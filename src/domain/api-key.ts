@@ -1,7 +1,9 @@
 import { conflict, invalid, type DomainError } from "./errors.js";
 import type { EventData, KeyDecisionEvent } from "./events.js";
+import { exhaustive } from "./exhaustive.js";
 import type { KeyDisplay } from "./key-format.js";
 import type { KeyStatus, Service } from "./services.js";
+import { checkDescription, checkName, checkReason } from "./user-text.js";
 
 export interface ApiKeyState {
   keyId: string;
@@ -11,6 +13,9 @@ export interface ApiKeyState {
   description: string | null;
   status: KeyStatus;
 }
+
+/** A key's state before its first event: it does not exist. */
+export type ApiKeyStateOrNone = ApiKeyState | undefined;
 
 export type ApiKeyCommand =
   | {
@@ -29,27 +34,7 @@ export type ApiKeyCommand =
 
 export type Decision = { events: KeyDecisionEvent[] } | { error: DomainError };
 
-export const NAME_MAX = 64;
-export const DESCRIPTION_MAX = 256;
-export const REASON_MAX = 256;
-const CONTROL_CHARACTERS = /\p{Cc}/u;
-
-type Checked<T> = { value: T } | { error: DomainError };
-
-function checkText(field: string, raw: string, max: number, required: boolean): Checked<string | null> {
-  if (CONTROL_CHARACTERS.test(raw)) return { error: invalid(field, `${field} must not contain control characters`) };
-  const value = raw.trim();
-  const length = [...value].length;
-  if (required && length === 0) return { error: invalid(field, `${field} must not be empty`) };
-  if (length > max) return { error: invalid(field, `${field} must be at most ${max} characters`) };
-  return { value: length === 0 ? null : value };
-}
-
-const checkName = (raw: string) => checkText("name", raw, NAME_MAX, true) as Checked<string>;
-const checkOptional = (field: string, raw: string | null | undefined, max: number): Checked<string | null> =>
-  raw == null ? { value: null } : checkText(field, raw, max, false);
-
-export function evolve(state: ApiKeyState | undefined, event: KeyDecisionEvent): ApiKeyState | undefined {
+export function evolve(state: ApiKeyStateOrNone, event: KeyDecisionEvent): ApiKeyStateOrNone {
   switch (event.type) {
     case "KeyCreated": {
       const { keyId, ownerId, service, name, description } = event.data;
@@ -67,18 +52,20 @@ export function evolve(state: ApiKeyState | undefined, event: KeyDecisionEvent):
       );
     case "KeyRevoked":
       return state && { ...state, status: "REVOKED" };
+    default:
+      return exhaustive(event, "event");
   }
 }
 
 const decided = (...events: KeyDecisionEvent[]): Decision => ({ events });
 
 /** Command + current state → the events that record it, or why it is refused. Nothing changes: no events. */
-export function decide(command: ApiKeyCommand, state: ApiKeyState | undefined): Decision {
+export function decide(command: ApiKeyCommand, state: ApiKeyStateOrNone): Decision {
   if (command.kind === "create") {
     if (state) return { error: conflict("A key with this id already exists") };
     const name = checkName(command.name);
     if ("error" in name) return name;
-    const description = checkOptional("description", command.description, DESCRIPTION_MAX);
+    const description = checkDescription(command.description);
     if ("error" in description) return description;
     const data: EventData<"KeyCreated"> = {
       keyId: command.keyId,
@@ -113,7 +100,7 @@ export function decide(command: ApiKeyCommand, state: ApiKeyState | undefined): 
         if (name.value !== state.name) data.name = { from: state.name, to: name.value };
       }
       if (command.description !== undefined) {
-        const description = checkOptional("description", command.description, DESCRIPTION_MAX);
+        const description = checkDescription(command.description);
         if ("error" in description) return description;
         if (description.value !== state.description) {
           data.description = { from: state.description, to: description.value };
@@ -122,10 +109,19 @@ export function decide(command: ApiKeyCommand, state: ApiKeyState | undefined): 
       return data.name || data.description ? decided({ type: "KeyUpdated", data }) : decided();
     }
     case "revoke": {
-      const reason = checkOptional("reason", command.reason, REASON_MAX);
+      const reason = checkReason(command.reason);
       if ("error" in reason) return reason;
       if (state.status === "REVOKED") return decided();
       return decided({ type: "KeyRevoked", data: { keyId, from: state.status, reason: reason.value } });
     }
+    default:
+      return exhaustive(command, "command");
   }
 }
+
+/** The key's decider in Emmett's shape: fold its events from `initialState` with `evolve`, then `decide`. */
+export const apiKeyDecider = {
+  decide,
+  evolve,
+  initialState: (): ApiKeyStateOrNone => undefined,
+};
