@@ -86,6 +86,21 @@ describe(`key verification (${backendName})`, () => {
     expect((await verify(secret, "SMS", await clientFor(server.url, "root", ["admin"]))).code).toBe("VALID");
   });
 
+  it("records the caller's real roles on KeyUsed, as decisions do", async () => {
+    const { secret } = await createKey();
+    const callers = [
+      [gateway, "sms-gateway", "gateway"],
+      [await clientFor(server.url, "root", ["admin"]), "root", "admin"],
+      [await clientFor(server.url, "both", ["gateway", "admin"]), "both", "admin,gateway"],
+    ] as const;
+    for (const [client, actorId, actorRole] of callers) {
+      const head = await server.services.store.head();
+      expect((await verify(secret, "SMS", client)).code).toBe("VALID");
+      const [used] = await server.services.store.readAll(head.position, 10);
+      expect(used).toMatchObject({ type: "KeyUsed", data: { gatewayId: actorId }, metadata: { actorId, actorRole } });
+    }
+  });
+
   it("advances lastUsedAt and usageCount, and fills usage buckets", async () => {
     const { secret, apiKey } = await createKey();
     const fresh = await alice.request(KeyUsageStatsDocument, { id: apiKey.id });

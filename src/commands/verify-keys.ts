@@ -1,22 +1,14 @@
 import { ForbiddenError } from "../auth/errors.js";
 import { verifiesKeys } from "../auth/visibility.js";
 import type { Database } from "../db/database.js";
-import { CURRENT_SCHEMA_VERSION, type EventData } from "../domain/events.js";
 import { hashKey, parseKey } from "../domain/key-format.js";
 import type { KeyStatus, Service } from "../domain/services.js";
+import { verdict, type VerifiableKey, type Verification } from "../domain/verification.js";
 import type { EventStore } from "../eventstore/event-store.js";
 import { ANY_VERSION, type AppendRequest } from "../eventstore/types.js";
 import type { Caller } from "./api-keys.js";
 import { GroupCommit } from "./group-commit.js";
-
-export const VERIFY_CODES = ["VALID", "NOT_FOUND", "DISABLED", "REVOKED", "WRONG_SERVICE"] as const;
-export type VerifyCode = (typeof VERIFY_CODES)[number];
-
-export interface Verification {
-  code: VerifyCode;
-  keyId?: string;
-  ownerId?: string;
-}
+import { metadataOf, toNewEvent } from "./recording.js";
 
 interface PendingVerification {
   keyHash: string;
@@ -33,10 +25,13 @@ interface KeyRow {
   key_hash: string;
 }
 
+const verifiableKey = (row: KeyRow): VerifiableKey => ({ keyId: row.id, ownerId: row.owner_id, service: row.service, status: row.status });
+
 /**
  * The gateways' hot path. A malformed key or bad checksum is answered without the database.
- * Everything else is group-committed: one lookup for the batch, then every VALID answer's
- * KeyUsed fact in one transaction; an answer is given only after that commit.
+ * Everything else is group-committed: one lookup for the batch, the domain's verdict for each
+ * request, then every VALID answer's KeyUsed fact in one transaction; an answer is given only
+ * after that commit.
  */
 export class KeyVerifier {
   private readonly batches: GroupCommit<PendingVerification, Verification>;
@@ -61,24 +56,16 @@ export class KeyVerifier {
       `SELECT id, owner_id, service, status, key_hash FROM api_keys WHERE key_hash = ANY($1::text[])`,
       [[...new Set(pending.map((p) => p.keyHash))]],
     );
-    const byHash = new Map(rows.map((row) => [row.key_hash, row]));
-    const usedAt = this.clock();
+    const byHash = new Map(rows.map((row) => [row.key_hash, verifiableKey(row)]));
+    const now = this.clock();
     const facts: AppendRequest[] = [];
-    const answers = pending.map((p): Verification => {
-      const key = byHash.get(p.keyHash);
-      if (!key) return { code: "NOT_FOUND" };
-      const found = { keyId: key.id, ownerId: key.owner_id };
-      if (key.service !== p.service) return { code: "WRONG_SERVICE", ...found };
-      if (key.status === "REVOKED") return { code: "REVOKED", ...found };
-      if (key.status === "INACTIVE") return { code: "DISABLED", ...found };
-      const data: EventData<"KeyUsed"> = { keyId: key.id, service: key.service, usedAt: usedAt.toISOString(), gatewayId: p.caller.viewer.userId };
-      facts.push({
-        streamId: key.id,
-        expectedVersion: ANY_VERSION,
-        events: [{ type: "KeyUsed", schemaVersion: CURRENT_SCHEMA_VERSION.KeyUsed, data, occurredAt: usedAt }],
-        metadata: { actorId: p.caller.viewer.userId, actorRole: "gateway", requestId: p.caller.requestId },
-      });
-      return { code: "VALID", ...found };
+    const answers = pending.map(({ keyHash, service, caller }) => {
+      const { verification, events } = verdict(byHash.get(keyHash), { service, gatewayId: caller.viewer.userId }, now);
+      for (const event of events) {
+        const fact = { ...toNewEvent(event), occurredAt: now };
+        facts.push({ streamId: event.data.keyId, expectedVersion: ANY_VERSION, events: [fact], metadata: metadataOf(caller) });
+      }
+      return verification;
     });
     if (facts.length > 0) await this.store.appendMany(facts);
     return answers;

@@ -1,4 +1,4 @@
-import { VERIFY_CODES } from "../../commands/verify-keys.js";
+import { VERIFY_CODES } from "../../domain/verification.js";
 import { builder } from "../builder.js";
 
 export const VerifyCodeEnum = builder.enumType("VerifyCode", {

@@ -1,5 +1,5 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import type { Verification } from "../../commands/verify-keys.js";
+import type { Verification } from "../../domain/verification.js";
 import { builder } from "../builder.js";
 import { ServiceEnum } from "../enums/service.js";
 import { VerifyCodeEnum } from "../enums/verify-code.js";
