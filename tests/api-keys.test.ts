@@ -185,6 +185,26 @@ describe(`API keys over GraphQL (${backendName})`, () => {
     expect(await server.services.store.head()).toEqual(afterCreate);
   });
 
+  it("refuses lone surrogates, bidi controls and invisible names as BAD_USER_INPUT naming the field, and appends nothing", async () => {
+    const { apiKey } = await create(alice, "SMS", "text rules");
+    const before = await server.services.store.head();
+    const bad = { "lone surrogate": "x\ud800y", "bidi override": "abc\u202edcba", "bidi isolate": "a\u2066b\u2069" };
+    for (const text of Object.values(bad)) {
+      const id = apiKey.id;
+      await expectCode(alice.request(CreateKeyDocument, { input: { service: "SMS", name: text } }), "BAD_USER_INPUT", "name");
+      await expectCode(alice.request(CreateKeyDocument, { input: { service: "SMS", name: "ok", description: text } }), "BAD_USER_INPUT", "description");
+      await expectCode(alice.request(UpdateKeyDocument, { input: { id, name: text } }), "BAD_USER_INPUT", "name");
+      await expectCode(alice.request(UpdateKeyDocument, { input: { id, description: text } }), "BAD_USER_INPUT", "description");
+      await expectCode(alice.request(RevokeKeyDocument, { input: { id, reason: text } }), "BAD_USER_INPUT", "reason");
+    }
+    for (const name of ["\u200b", "\u200c\u200d", "\u2060 \ufeff"]) {
+      await expectCode(alice.request(CreateKeyDocument, { input: { service: "SMS", name } }), "BAD_USER_INPUT", "name");
+      await expectCode(alice.request(UpdateKeyDocument, { input: { id: apiKey.id, name } }), "BAD_USER_INPUT", "name");
+    }
+    expect(await server.services.store.head()).toEqual(before);
+    expect((await alice.request(GetKeyDocument, { id: apiKey.id })).apiKey).toMatchObject({ name: "text rules", status: "ACTIVE", version: 1 });
+  });
+
   it("answers unknown ids with NOT_FOUND", async () => {
     const unknown = Buffer.from("ApiKey:00000000-0000-4000-8000-000000000000").toString("base64");
     await expectCode(alice.request(GetKeyDocument, { id: unknown }), "NOT_FOUND");
