@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { GraphQLClient } from "graphql-request";
 import { parseKey } from "../src/domain/key-format.js";
-import type { RunningServer } from "../src/server/app.js";
 import {
   CreateKeyDocument,
   GetKeyDocument,
@@ -12,15 +11,14 @@ import {
   UpdateKeyDocument,
   type Service,
 } from "./generated/graphql.js";
-import { backendName, createTestLocation, type TestDatabaseLocation } from "./support/databases.js";
+import { backendName } from "./support/databases.js";
 import { clientFor, expectCode } from "./support/clients.js";
-import { startTestServer } from "./support/server.js";
+import { useTestServer } from "./support/server.js";
 
 const SLUG: Record<Service, string> = { EMAIL: "email", SMS: "sms", KALP_BOT: "bot", STUDIO: "studio" };
 
 describe(`API keys over GraphQL (${backendName})`, () => {
-  let location: TestDatabaseLocation;
-  let server: RunningServer;
+  const server = useTestServer();
   let alice: GraphQLClient;
   let bob: GraphQLClient;
   const secrets: string[] = [];
@@ -37,14 +35,8 @@ describe(`API keys over GraphQL (${backendName})`, () => {
   }
 
   beforeAll(async () => {
-    location = await createTestLocation();
-    server = await startTestServer(location);
     alice = await clientFor(server.url, "alice");
     bob = await clientFor(server.url, "bob");
-  });
-  afterAll(async () => {
-    await server.stop();
-    await location.drop();
   });
 
   it.each(["EMAIL", "SMS", "KALP_BOT", "STUDIO"] as const)("creates a %s key whose secret has the documented format", async (service) => {

@@ -1,22 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { GraphQLClient } from "graphql-request";
-import type { RunningServer } from "../src/server/app.js";
 import { CreateKeyDocument, VerifyDocument, VerifyLogDocument } from "./generated/graphql.js";
 import { clientFor, expectCode, tokenFor } from "./support/clients.js";
-import { backendName, createTestLocation, type TestDatabaseLocation } from "./support/databases.js";
-import { startTestServer } from "./support/server.js";
+import { backendName } from "./support/databases.js";
+import { useTestServer } from "./support/server.js";
 
 describe(`audit over HTTP and GraphQL (${backendName})`, () => {
-  let location: TestDatabaseLocation;
-  let server: RunningServer;
+  const server = useTestServer({ CHECKPOINT_INTERVAL_MS: "100" });
   let alice: GraphQLClient;
   let auditor: GraphQLClient;
   let base: string;
   const keyIds: string[] = [];
 
   beforeAll(async () => {
-    location = await createTestLocation();
-    server = await startTestServer(location, { CHECKPOINT_INTERVAL_MS: "100" });
     base = server.url.replace("/graphql", "");
     alice = await clientFor(server.url, "alice");
     auditor = await clientFor(server.url, "audit", ["auditor"]);
@@ -27,10 +23,6 @@ describe(`audit over HTTP and GraphQL (${backendName})`, () => {
       await gateway.request(VerifyDocument, { input: { key: secret, service: "SMS" } });
     }
     await server.services.checkpointer.runOnce();
-  });
-  afterAll(async () => {
-    await server.stop();
-    await location.drop();
   });
 
   it("signs checkpoints of the chain head at intervals", async () => {

@@ -17,34 +17,14 @@ import { migrate } from "../src/db/migrator.js";
 import { EventStore, readLogPage } from "../src/eventstore/event-store.js";
 import { ANY_VERSION, type RecordedEvent } from "../src/eventstore/types.js";
 import { projections } from "../src/projections/index.js";
+import { toArray } from "./support/iterables.js";
+import { whileTampered } from "./support/tampering.js";
 import { backendName, createTestDatabase, createTestLocation, openAt, type TestDatabaseLocation } from "./support/databases.js";
 import { runTs } from "./support/processes.js";
 
 const EVENT_FIELDS = ["data", "eventId", "hash", "metadata", "occurredAt", "position", "schemaVersion", "streamId", "streamVersion", "type"];
 
 const caller = (userId: string): Caller => ({ viewer: { userId, roles: new Set(["owner"]) } as Viewer, requestId: randomUUID() });
-
-class Rollback extends Error {}
-
-async function whileTampered<T>(db: Database, tamper: (tx: SqlClient) => Promise<unknown>, inspect: (tx: SqlClient) => Promise<T>): Promise<T> {
-  let seen: T | undefined;
-  await db
-    .transaction(async (tx) => {
-      await tamper(tx);
-      seen = await inspect(tx);
-      throw new Rollback();
-    })
-    .catch((error: unknown) => {
-      if (!(error instanceof Rollback)) throw error;
-    });
-  return seen as T;
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const all: T[] = [];
-  for await (const item of items) all.push(item);
-  return all;
-}
 
 describe(`exporting the log (${backendName})`, () => {
   let db: Database;
@@ -125,7 +105,7 @@ describe(`exporting the log (${backendName})`, () => {
   });
 
   it("reads back exactly the events in the database", async () => {
-    const fromFile = await collect(readLogFromNdjson(await exportToFile(db)));
+    const fromFile = await toArray(readLogFromNdjson(await exportToFile(db)));
     const fromDatabase: RecordedEvent[] = await readLogPage(db, 0n, 100_000);
     expect(fromFile).toEqual(fromDatabase);
     expect(typeof fromFile[0]!.position).toBe("bigint");

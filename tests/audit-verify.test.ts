@@ -8,30 +8,9 @@ import type { Database, SqlClient } from "../src/db/database.js";
 import { EventStore, readLogPage } from "../src/eventstore/event-store.js";
 import { chainHash, GENESIS_HASH } from "../src/eventstore/hash-chain.js";
 import { ANY_VERSION, type RecordedEvent } from "../src/eventstore/types.js";
+import { toArray } from "./support/iterables.js";
+import { whileTampered } from "./support/tampering.js";
 import { backendName, createTestDatabase } from "./support/databases.js";
-
-class Rollback extends Error {}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const all: T[] = [];
-  for await (const item of items) all.push(item);
-  return all;
-}
-
-/** Tampers inside a transaction, inspects what an auditor would see, then rolls everything back. */
-async function whileTampered<T>(db: Database, tamper: (tx: SqlClient) => Promise<unknown>, inspect: (tx: SqlClient) => Promise<T>): Promise<T> {
-  let seen: T | undefined;
-  await db
-    .transaction(async (tx) => {
-      await tamper(tx);
-      seen = await inspect(tx);
-      throw new Rollback();
-    })
-    .catch((error: unknown) => {
-      if (!(error instanceof Rollback)) throw error;
-    });
-  return seen as T;
-}
 
 /** What an attacker with write access would do to hide an edit: rewrite the event and re-chain everything after it. */
 async function alterAndRechain(tx: SqlClient, position: bigint): Promise<void> {
@@ -230,7 +209,7 @@ describe(`verifying a log with signed checkpoints (${backendName})`, () => {
   });
 
   it("refuses checkpoints out of position order", async () => {
-    const checkpoints = await collect(readCheckpointsFromDatabase(db));
+    const checkpoints = await toArray(readCheckpointsFromDatabase(db));
     const result = await verifyLog(events, [checkpoints[1]!, checkpoints[0]!, checkpoints[2]!], trustedKeys);
     expect(result).toMatchObject({ ok: false, firstBadPosition: "10" });
     expect(result.reason).toMatch(/not in increasing position order/);

@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from "jose";
-import type { RunningServer } from "../src/server/app.js";
 import { ListKeysDocument } from "./generated/graphql.js";
 import { clientWithHeader, expectCode, graphQLErrorOf } from "./support/clients.js";
-import { backendName, createTestLocation, type TestDatabaseLocation } from "./support/databases.js";
-import { startTestServer, TEST_JWT_SECRET } from "./support/server.js";
+import { backendName } from "./support/databases.js";
+import { useTestServer, TEST_JWT_SECRET } from "./support/server.js";
 
 const secret = new TextEncoder().encode(TEST_JWT_SECRET);
 const now = () => Math.floor(Date.now() / 1000);
@@ -14,17 +13,7 @@ const hs256 = (claims: Record<string, unknown> = {}) =>
   new SignJWT({ roles: ["owner"], ...claims }).setProtectedHeader({ alg: "HS256" }).setSubject("alice");
 
 describe(`authentication (${backendName})`, () => {
-  let location: TestDatabaseLocation;
-  let server: RunningServer;
-
-  beforeAll(async () => {
-    location = await createTestLocation();
-    server = await startTestServer(location, { JWT_ISSUER: "https://issuer.test", JWT_AUDIENCE: "keyledger" });
-  });
-  afterAll(async () => {
-    await server.stop();
-    await location.drop();
-  });
+  const server = useTestServer({ JWT_ISSUER: "https://issuer.test", JWT_AUDIENCE: "keyledger" });
 
   const good = () => hs256().setIssuer("https://issuer.test").setAudience("keyledger").setExpirationTime("5m");
   const list = (authorization?: string) => clientWithHeader(server.url, authorization).request(ListKeysDocument, {});
@@ -69,9 +58,8 @@ describe(`authentication (${backendName})`, () => {
 });
 
 describe("authentication with JWKS_URL", () => {
-  let location: TestDatabaseLocation;
-  let server: RunningServer;
   let jwks: Server;
+  let jwksUrl: string;
   let privateKey: CryptoKey;
 
   beforeAll(async () => {
@@ -83,15 +71,12 @@ describe("authentication with JWKS_URL", () => {
       res.end(JSON.stringify({ keys: [publicJwk] }));
     });
     await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
-    location = await createTestLocation();
-    server = await startTestServer(location, { JWT_SECRET: "", JWKS_URL: url });
+    jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
   });
-  afterAll(async () => {
-    await server.stop();
-    await location.drop();
+  afterAll(() => {
     jwks.close();
   });
+  const server = useTestServer(() => ({ JWT_SECRET: "", JWKS_URL: jwksUrl }));
 
   it("accepts tokens signed by a key in the set and refuses HS256 ones", async () => {
     const token = await new SignJWT({ roles: ["owner"] }).setProtectedHeader({ alg: "RS256", kid: "k1" }).setSubject("erin").setExpirationTime("5m").sign(privateKey);

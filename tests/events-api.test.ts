@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { GraphQLClient } from "graphql-request";
-import type { RunningServer } from "../src/server/app.js";
 import {
   CreateKeyDocument,
   EventsDocument,
@@ -11,13 +10,12 @@ import {
   VerifyDocument,
 } from "./generated/graphql.js";
 import { clientFor, expectCode, tokenFor } from "./support/clients.js";
-import { backendName, createTestLocation, type TestDatabaseLocation } from "./support/databases.js";
-import { startTestServer } from "./support/server.js";
+import { backendName } from "./support/databases.js";
+import { useTestServer } from "./support/server.js";
 import { collect, wsClient } from "./support/subscriptions.js";
 
 describe(`the log as an API (${backendName})`, () => {
-  let location: TestDatabaseLocation;
-  let server: RunningServer;
+  const server = useTestServer();
   let alice: GraphQLClient;
   let bob: GraphQLClient;
   let auditor: GraphQLClient;
@@ -28,16 +26,10 @@ describe(`the log as an API (${backendName})`, () => {
   const rawId = (globalId: string) => Buffer.from(globalId, "base64").toString().split(":")[1]!;
 
   beforeAll(async () => {
-    location = await createTestLocation();
-    server = await startTestServer(location);
     alice = await clientFor(server.url, "alice");
     bob = await clientFor(server.url, "bob");
     auditor = await clientFor(server.url, "audit", ["auditor"]);
     gateway = await clientFor(server.url, "gw", ["gateway"]);
-  });
-  afterAll(async () => {
-    await server.stop();
-    await location.drop();
   });
 
   it("pages through the whole log in strictly increasing positions, resuming exactly after a position", async () => {

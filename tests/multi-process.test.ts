@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChildProcess } from "node:child_process";
 import type { GraphQLClient } from "graphql-request";
-import type { RunningServer } from "../src/server/app.js";
 import {
   CreateKeyDocument,
   KeyUsageStatsDocument,
@@ -11,14 +10,13 @@ import {
   VerifyDocument,
 } from "./generated/graphql.js";
 import { clientFor, tokenFor } from "./support/clients.js";
-import { createTestLocation, onPostgres, type TestDatabaseLocation } from "./support/databases.js";
+import { onPostgres } from "./support/databases.js";
 import { runTs, servingUrl } from "./support/processes.js";
-import { startTestServer, TEST_JWT_SECRET } from "./support/server.js";
+import { useTestServer, TEST_JWT_SECRET } from "./support/server.js";
 import { collect, wsClient } from "./support/subscriptions.js";
 
 describe.runIf(onPostgres)("two server processes on one PostgreSQL", () => {
-  let location: TestDatabaseLocation;
-  let serverA: RunningServer;
+  const serverA = useTestServer();
   let processB: ChildProcess;
   let urlB: string;
   let alice: GraphQLClient;
@@ -26,12 +24,10 @@ describe.runIf(onPostgres)("two server processes on one PostgreSQL", () => {
   let gatewayB: GraphQLClient;
 
   beforeAll(async () => {
-    location = await createTestLocation();
-    serverA = await startTestServer(location);
     const started = runTs("src/main.ts", [], {
       PORT: "0",
       HOST: "127.0.0.1",
-      DATABASE_URL: location.databaseUrl!,
+      DATABASE_URL: serverA.location.databaseUrl!,
       JWT_SECRET: TEST_JWT_SECRET,
       LOG_LEVEL: "warn",
     });
@@ -41,10 +37,8 @@ describe.runIf(onPostgres)("two server processes on one PostgreSQL", () => {
     gatewayA = await clientFor(serverA.url, "gw-a", ["gateway"]);
     gatewayB = await clientFor(urlB, "gw-b", ["gateway"]);
   });
-  afterAll(async () => {
+  afterAll(() => {
     processB?.kill("SIGTERM");
-    await serverA?.stop();
-    await location?.drop();
   });
 
   const createKey = async (name: string) => (await alice.request(CreateKeyDocument, { input: { service: "SMS", name } })).createApiKey;

@@ -1,22 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { GraphQLClient } from "graphql-request";
 import { openAt } from "./support/databases.js";
 import { rebuildProjections, verifyProjections } from "../src/projections/rebuild.js";
-import type { RunningServer } from "../src/server/app.js";
 import { CreateKeyDocument, RevokeKeyDocument, SetStatusDocument, UpdateKeyDocument, VerifyDocument } from "./generated/graphql.js";
 import { clientFor } from "./support/clients.js";
-import { backendName, createTestLocation, onPostgres, type TestDatabaseLocation } from "./support/databases.js";
-import { startTestServer } from "./support/server.js";
+import { backendName, onPostgres } from "./support/databases.js";
+import { useTestServer } from "./support/server.js";
 
 describe(`replay and rebuild (${backendName})`, () => {
-  let location: TestDatabaseLocation;
-  let server: RunningServer;
+  const server = useTestServer();
   let alice: GraphQLClient;
   let gateway: GraphQLClient;
 
   beforeAll(async () => {
-    location = await createTestLocation();
-    server = await startTestServer(location);
     alice = await clientFor(server.url, "alice");
     gateway = await clientFor(server.url, "gw", ["gateway"]);
     for (let k = 0; k < 6; k++) {
@@ -26,10 +22,6 @@ describe(`replay and rebuild (${backendName})`, () => {
       if (k === 3) await alice.request(UpdateKeyDocument, { input: { id: apiKey.id, name: "renamed", description: "d" } });
       if (k === 4) await alice.request(RevokeKeyDocument, { input: { id: apiKey.id, reason: "r" } });
     }
-  });
-  afterAll(async () => {
-    await server.stop();
-    await location.drop();
   });
 
   it("rebuilds every projection from the log alone into exactly the live rows", async () => {
@@ -59,7 +51,7 @@ describe(`replay and rebuild (${backendName})`, () => {
   });
 
   it.runIf(onPostgres)("never shows readers an empty or half-built table while it rebuilds", async () => {
-    const reader = await openAt(location, 2);
+    const reader = await openAt(server.location, 2);
     const counts: number[] = [];
     let rebuilding = true;
     const reading = (async () => {

@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { GraphQLClient, gql } from "graphql-request";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { EventStore } from "../src/eventstore/event-store.js";
-import { backendName, createTestLocation, type TestDatabaseLocation } from "./support/databases.js";
+import { backendName, withTestLocation } from "./support/databases.js";
 import { tokenFor } from "./support/clients.js";
 import { runTs, servingUrl } from "./support/processes.js";
-import { startTestServer, TEST_JWT_SECRET } from "./support/server.js";
+import { useTestServer, startTestServer, TEST_JWT_SECRET } from "./support/server.js";
 
 const HEALTH = gql`
   query Health {
@@ -20,17 +20,7 @@ const HEALTH = gql`
 `;
 
 describe(`server (${backendName})`, () => {
-  let location: TestDatabaseLocation;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  beforeAll(async () => {
-    location = await createTestLocation();
-    server = await startTestServer(location);
-  });
-  afterAll(async () => {
-    await server.stop();
-    await location.drop();
-  });
+  const server = useTestServer();
 
   it("answers /healthz and /readyz", async () => {
     const base = server.url.replace("/graphql", "");
@@ -117,8 +107,7 @@ describe("configuration", () => {
 
 describe(`restart and shutdown (${backendName})`, () => {
   it("keeps the log across a restart of the server", async () => {
-    const location = await createTestLocation();
-    try {
+    await withTestLocation(async (location) => {
       const first = await startTestServer(location);
       await new EventStore(first.services.db).append("restart-stream", 0, [{ type: "Kept", schemaVersion: 1, data: { n: 1 } }]);
       await first.stop();
@@ -126,14 +115,11 @@ describe(`restart and shutdown (${backendName})`, () => {
       const events = await second.services.store.readStream("restart-stream");
       expect(events.map((e) => [e.type, e.data])).toEqual([["Kept", { n: 1 }]]);
       await second.stop();
-    } finally {
-      await location.drop();
-    }
+    });
   });
 
   it("shuts down cleanly on SIGTERM, releasing the data folder for the next start", async () => {
-    const location = await createTestLocation();
-    try {
+    await withTestLocation(async (location) => {
       const env = {
         PORT: "0",
         HOST: "127.0.0.1",
@@ -152,8 +138,6 @@ describe(`restart and shutdown (${backendName})`, () => {
       expect(finished.stdout).toContain('"msg":"stopped"');
       const second = await startTestServer(location);
       await second.stop();
-    } finally {
-      await location.drop();
-    }
+    });
   });
 });

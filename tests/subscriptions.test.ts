@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parse, subscribe, type ExecutionResult } from "graphql";
 import type { GraphQLClient } from "graphql-request";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { schema } from "../src/graphql/schema.js";
 import type { Context } from "../src/graphql/context.js";
-import type { RunningServer } from "../src/server/app.js";
 import {
   CreateKeyDocument,
   OnKeyChangedDocument,
@@ -16,13 +15,12 @@ import {
   VerifyDocument,
 } from "./generated/graphql.js";
 import { clientFor, tokenFor } from "./support/clients.js";
-import { backendName, createTestLocation, type TestDatabaseLocation } from "./support/databases.js";
-import { startTestServer } from "./support/server.js";
+import { backendName } from "./support/databases.js";
+import { useTestServer } from "./support/server.js";
 import { collect, wsClient } from "./support/subscriptions.js";
 
 describe(`subscriptions (${backendName})`, () => {
-  let location: TestDatabaseLocation;
-  let server: RunningServer;
+  const server = useTestServer({ SUBSCRIPTION_BUFFER: "5" });
   let alice: GraphQLClient;
   let gateway: GraphQLClient;
 
@@ -32,14 +30,8 @@ describe(`subscriptions (${backendName})`, () => {
   const subscribed = (count: number) => expect.poll(() => server.services.follower.subscriptionsStarted, { timeout: 5_000 }).toBeGreaterThanOrEqual(count);
 
   beforeAll(async () => {
-    location = await createTestLocation();
-    server = await startTestServer(location, { SUBSCRIPTION_BUFFER: "5" });
     alice = await clientFor(server.url, "alice");
     gateway = await clientFor(server.url, "gw", ["gateway"]);
-  });
-  afterAll(async () => {
-    await server.stop();
-    await location.drop();
   });
 
   it("streams each KeyUsed of the caller's keys over graphql-ws, and only theirs", async () => {

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { GraphQLClient } from "graphql-request";
 import { hashKey } from "../src/domain/key-format.js";
-import type { RunningServer } from "../src/server/app.js";
 import {
   CreateKeyDocument,
   KeyUsageBucketsDocument,
@@ -12,12 +11,11 @@ import {
   type Service,
 } from "./generated/graphql.js";
 import { clientFor, expectCode } from "./support/clients.js";
-import { backendName, createTestLocation, type TestDatabaseLocation } from "./support/databases.js";
-import { startTestServer } from "./support/server.js";
+import { backendName } from "./support/databases.js";
+import { useTestServer } from "./support/server.js";
 
 describe(`key verification (${backendName})`, () => {
-  let location: TestDatabaseLocation;
-  let server: RunningServer;
+  const server = useTestServer();
   let alice: GraphQLClient;
   let gateway: GraphQLClient;
 
@@ -33,14 +31,8 @@ describe(`key verification (${backendName})`, () => {
   }
 
   beforeAll(async () => {
-    location = await createTestLocation();
-    server = await startTestServer(location);
     alice = await clientFor(server.url, "alice");
     gateway = await clientFor(server.url, "sms-gateway", ["gateway"]);
-  });
-  afterAll(async () => {
-    await server.stop();
-    await location.drop();
   });
 
   it("answers VALID for an active key of the right service and records KeyUsed", async () => {

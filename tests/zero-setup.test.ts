@@ -3,14 +3,13 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { GraphQLClient } from "graphql-request";
 import { CreateKeyDocument, ListKeysDocument } from "./generated/graphql.js";
-import { createTestLocation, onPostgres } from "./support/databases.js";
+import { onPostgres, withTestLocation } from "./support/databases.js";
 import { runTs } from "./support/processes.js";
 import { startTestServer } from "./support/server.js";
 
 describe("zero-setup development secret", () => {
   it.skipIf(onPostgres)("creates a secret in DATA_DIR, prints how to get a token, and never logs secrets or tokens", async () => {
-    const location = await createTestLocation();
-    try {
+    await withTestLocation(async (location) => {
       const env = { PORT: "0", HOST: "127.0.0.1", DATA_DIR: location.dataDir, DATABASE_URL: "", JWT_SECRET: "", LOG_LEVEL: "info" };
       const server = runTs("src/main.ts", [], env);
       let banner = "";
@@ -39,36 +38,31 @@ describe("zero-setup development secret", () => {
       expect(logs).toContain('"msg":"request"');
       expect(logs).not.toContain(createApiKey.secret);
       expect(logs).not.toContain(token);
-    } finally {
-      await location.drop();
-    }
+    });
   });
 
   it("refuses to start on PostgreSQL without JWT_SECRET or JWKS_URL", async () => {
-    const location = await createTestLocation();
-    try {
+    await withTestLocation(async (location) => {
       await expect(
         startTestServer({ ...location, databaseUrl: location.databaseUrl ?? "postgres://127.0.0.1:1/none" }, { JWT_SECRET: "" }),
       ).rejects.toThrow(/set JWT_SECRET \(HS256\) or JWKS_URL/);
-    } finally {
-      await location.drop();
-    }
+    });
   });
 
   it("turns introspection off when configured", async () => {
-    const location = await createTestLocation();
-    const server = await startTestServer(location, { INTROSPECTION: "false" });
-    try {
-      const response = await fetch(server.url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query: "{ __schema { types { name } } }" }),
-      });
-      const body = (await response.json()) as { errors?: Array<{ message: string }> };
-      expect(body.errors?.[0]?.message).toMatch(/introspection/i);
-    } finally {
-      await server.stop();
-      await location.drop();
-    }
+    await withTestLocation(async (location) => {
+      const server = await startTestServer(location, { INTROSPECTION: "false" });
+      try {
+        const response = await fetch(server.url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: "{ __schema { types { name } } }" }),
+        });
+        const body = (await response.json()) as { errors?: Array<{ message: string }> };
+        expect(body.errors?.[0]?.message).toMatch(/introspection/i);
+      } finally {
+        await server.stop();
+      }
+    });
   });
 });

@@ -9,7 +9,6 @@
 //   emmett           @event-driven-io/emmett-postgresql appendToStream, one stream and one call per batch
 // Each variant runs on a fresh database; the figure kept is the best of the rounds (the machine is shared).
 import { randomUUID } from "node:crypto";
-import { parseArgs } from "node:util";
 import { getPostgreSQLEventStore } from "@event-driven-io/emmett-postgresql";
 import pg from "pg";
 import { ApiKeyCommands } from "../../src/commands/api-keys.js";
@@ -20,27 +19,14 @@ import { EventStore, type InlineProjection } from "../../src/eventstore/event-st
 import { chainHash, GENESIS_HASH } from "../../src/eventstore/hash-chain.js";
 import { ANY_VERSION, type AppendRequest, type RecordedEvent } from "../../src/eventstore/types.js";
 import { projections } from "../../src/projections/index.js";
-import { createLocation, fmt, machine, markdownTable, openCluster, pct, writeSection, type Cluster } from "./common.js";
+import { createLocation, fmt, machine, markdownTable, pct, type Cluster } from "./common.js";
+import { runBenchmark, type OptionValues } from "./harness.js";
 
-const { values: opts } = parseArgs({
-  options: {
-    events: { type: "string", default: "50000" },
-    batch: { type: "string", default: "50" },
-    writers: { type: "string", default: "8" },
-    rounds: { type: "string", default: "2" },
-    keys: { type: "string", default: "100" },
-    only: { type: "string" },
-    write: { type: "boolean", default: false },
-  },
-});
-const N = Number(opts.events);
-const BATCH = Number(opts.batch);
-const WRITERS = Number(opts.writers);
+const OPTIONS = { events: 50_000, batch: 50, writers: 8, rounds: 2, keys: 100, only: "" };
+type Options = OptionValues<typeof OPTIONS>;
 
 type Variant = "plain" | "plain+tx" | "plain+tx+lock" | "ours" | "ours+projections" | "emmett";
 const ALL_VARIANTS: Variant[] = ["plain", "plain+tx", "plain+tx+lock", "ours", "ours+projections", "emmett"];
-/** `--only plain,ours` runs a subset (the summary needs all of them). */
-const VARIANTS = opts.only ? ALL_VARIANTS.filter((v) => opts.only!.split(",").includes(v)) : ALL_VARIANTS;
 
 /** Like `events`, with a bigserial position: what an append-only table costs without our rules. */
 const PLAIN_TABLE = `
@@ -56,7 +42,7 @@ const PLAIN_INSERT = `INSERT INTO plain_events (event_id, stream_id, stream_vers
 const APPEND_LOCK = 0x6b6c6467; // the event store's
 
 /** The group commit's shape: one KeyUsed fact per request, `BATCH` requests per transaction. */
-function batchesFor(keys: string[]): AppendRequest[][] {
+function batchesFor(keys: string[], { events: N, batch: BATCH }: Options): AppendRequest[][] {
   const batches: AppendRequest[][] = [];
   for (let i = 0; i < N; i += BATCH) {
     const usedAt = new Date();
@@ -91,7 +77,7 @@ function plainParams(batch: AppendRequest[]): unknown[] {
 }
 
 /** Runs `write` over every batch with WRITERS concurrent writers; returns events per second. */
-async function drive(batches: AppendRequest[][], write: (batch: AppendRequest[], writer: number, index: number) => Promise<unknown>): Promise<number> {
+async function driveWriters(WRITERS: number, batches: AppendRequest[][], write: (batch: AppendRequest[], writer: number, index: number) => Promise<unknown>): Promise<number> {
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -106,20 +92,23 @@ async function drive(batches: AppendRequest[][], write: (batch: AppendRequest[],
   return batches.reduce((n, b) => n + b.length, 0) / seconds;
 }
 
-async function createKeys(db: Database): Promise<string[]> {
+async function createKeys(db: Database, count: number): Promise<string[]> {
   const commands = new ApiKeyCommands(new EventStore(db, { projections }));
   const caller = { viewer: { userId: "bench-owner", roles: new Set(["owner" as const]) }, requestId: "bench" };
   const keys: string[] = [];
-  for (let i = 0; i < Number(opts.keys); i++) keys.push((await commands.create(caller, { service: "SMS", name: `bench ${i}` })).keyId);
+  for (let i = 0; i < count; i++) keys.push((await commands.create(caller, { service: "SMS", name: `bench ${i}` })).keyId);
   return keys;
 }
 
-async function runVariant(variant: Variant, cluster: Cluster): Promise<number> {
+async function runVariant(variant: Variant, cluster: Cluster, opts: Options): Promise<number> {
+  const WRITERS = opts.writers;
   const location = await createLocation(cluster);
   const db = await openPostgres({ url: location.databaseUrl!, poolSize: WRITERS });
+  const drive = (batches: AppendRequest[][], write: (batch: AppendRequest[], writer: number, index: number) => Promise<unknown>) =>
+    driveWriters(WRITERS, batches, write);
   try {
     await migrate(db);
-    const batches = batchesFor(await createKeys(db));
+    const batches = batchesFor(await createKeys(db, opts.keys), opts);
     switch (variant) {
       case "plain":
         await db.exec(PLAIN_TABLE);
@@ -166,8 +155,8 @@ async function runVariant(variant: Variant, cluster: Cluster): Promise<number> {
 }
 
 /** CPU cost of the hash chain alone: canonical JSON and SHA-256 per event, as appendMany computes it. */
-function hashChainMicrosPerEvent(): number {
-  const events = batchesFor(["00000000-0000-4000-8000-000000000000"]).flat().slice(0, 20_000);
+function hashChainMicrosPerEvent(opts: Options): number {
+  const events = batchesFor(["00000000-0000-4000-8000-000000000000"], opts).flat().slice(0, 20_000);
   const started = performance.now();
   let previous = GENESIS_HASH;
   events.forEach((r, i) => {
@@ -181,50 +170,55 @@ function hashChainMicrosPerEvent(): number {
   return ((performance.now() - started) * 1000) / events.length;
 }
 
-const cluster = openCluster();
-const best = new Map<Variant, number>();
-const all = new Map<Variant, number[]>();
-try {
-  for (let round = 1; round <= Number(opts.rounds); round++) {
-    for (const variant of VARIANTS) {
-      const rate = await runVariant(variant, cluster);
-      console.log(`round ${round} ${variant.padEnd(17)} ${fmt(rate)} events/s`);
-      all.set(variant, [...(all.get(variant) ?? []), rate]);
-      best.set(variant, Math.max(best.get(variant) ?? 0, rate));
+await runBenchmark({
+  name: "append",
+  usage: "[--events 50000] [--batch 50] [--writers 8] [--rounds 2] [--keys 100] [--only plain,ours,…]",
+  options: OPTIONS,
+  backends: ["postgres"],
+  async measure({ opts, cluster }) {
+    const { events: N, batch: BATCH, writers: WRITERS } = opts;
+    /** `--only plain,ours` runs a subset (the summary needs all of them). */
+    const VARIANTS = opts.only ? ALL_VARIANTS.filter((v) => opts.only.split(",").includes(v)) : ALL_VARIANTS;
+    const best = new Map<Variant, number>();
+    const all = new Map<Variant, number[]>();
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const variant of VARIANTS) {
+        const rate = await runVariant(variant, cluster!, opts);
+        console.log(`round ${round} ${variant.padEnd(17)} ${fmt(rate)} events/s`);
+        all.set(variant, [...(all.get(variant) ?? []), rate]);
+        best.set(variant, Math.max(best.get(variant) ?? 0, rate));
+      }
     }
-  }
-} finally {
-  await cluster.stop();
-}
-if (VARIANTS.length < ALL_VARIANTS.length) process.exit(0);
-hashChainMicrosPerEvent(); // warm-up
-const hashMicros = hashChainMicrosPerEvent();
+    if (VARIANTS.length < ALL_VARIANTS.length) return {};
+    hashChainMicrosPerEvent(opts); // warm-up
+    const hashMicros = hashChainMicrosPerEvent(opts);
 
-const plain = best.get("plain")!;
-const ours = best.get("ours")!;
-const emmett = best.get("emmett")!;
-const target = (variant: Variant): string => {
-  if (variant === "ours" || variant === "ours+projections") {
-    const r = best.get(variant)! / plain;
-    return `${r >= 0.5 ? "≥ 50% of plain: met" : "≥ 50% of plain: **missed**"}; ${best.get(variant)! > emmett ? "ahead of Emmett" : "**behind Emmett**"}`;
-  }
-  return "";
-};
-const markdown = [
-  `Command: \`npm run bench:append\`: ${fmt(N)} KeyUsed events, batches of ${BATCH} (one transaction each, as the group commit writes them),`,
-  `${WRITERS} concurrent writers on one pool of ${WRITERS} connections; a fresh database per variant; best of ${opts.rounds} rounds (every round in brackets).`,
-  `Machine: ${machine()}; PostgreSQL ${cluster.throwaway ? "15 throwaway cluster (scripts/pg-throwaway.sh)" : "from DATABASE_URL"} on loopback.`,
-  "",
-  markdownTable(
-    ["variant", "events/s", "vs plain", "target", "rounds"],
-    VARIANTS.map((v) => [v, fmt(best.get(v)!), pct(best.get(v)! / plain), target(v), all.get(v)!.map((r) => fmt(r)).join(", ")]),
-  ),
-  "",
-  `- Steps (each rate as a share of the previous one): BEGIN/COMMIT round trips, plain+tx / plain = ${pct(best.get("plain+tx")! / plain)};`,
-  `  the advisory lock, plain+tx+lock / plain+tx = ${pct(best.get("plain+tx+lock")! / best.get("plain+tx")!)};`,
-  `  head read + hash chain + NOTIFY, ours / plain+tx+lock = ${pct(ours / best.get("plain+tx+lock")!)}; inline projections, ours+projections / ours = ${pct(best.get("ours+projections")! / ours)}.`,
-  `- The hash chain's CPU alone: ${fmt(hashMicros, 1)} µs per event (canonical JSON + SHA-256), ${fmt((hashMicros * BATCH) / 1000, 2)} ms per batch spent under the lock.`,
-  `- Ours vs Emmett: ${fmt(ours / emmett, 2)}×.`,
-].join("\n");
-console.log(`\n${markdown}\n`);
-if (opts.write) writeSection("append", markdown);
+    const plain = best.get("plain")!;
+    const ours = best.get("ours")!;
+    const emmett = best.get("emmett")!;
+    const target = (variant: Variant): string => {
+      if (variant === "ours" || variant === "ours+projections") {
+        const r = best.get(variant)! / plain;
+        return `${r >= 0.5 ? "≥ 50% of plain: met" : "≥ 50% of plain: **missed**"}; ${best.get(variant)! > emmett ? "ahead of Emmett" : "**behind Emmett**"}`;
+      }
+      return "";
+    };
+    const markdown = [
+      `Command: \`npm run bench:append\`: ${fmt(N)} KeyUsed events, batches of ${BATCH} (one transaction each, as the group commit writes them),`,
+      `${WRITERS} concurrent writers on one pool of ${WRITERS} connections; a fresh database per variant; best of ${opts.rounds} rounds (every round in brackets).`,
+      `Machine: ${machine()}; PostgreSQL ${cluster!.throwaway ? "15 throwaway cluster (scripts/pg-throwaway.sh)" : "from DATABASE_URL"} on loopback.`,
+      "",
+      markdownTable(
+        ["variant", "events/s", "vs plain", "target", "rounds"],
+        VARIANTS.map((v) => [v, fmt(best.get(v)!), pct(best.get(v)! / plain), target(v), all.get(v)!.map((r) => fmt(r)).join(", ")]),
+      ),
+      "",
+      `- Steps (each rate as a share of the previous one): BEGIN/COMMIT round trips, plain+tx / plain = ${pct(best.get("plain+tx")! / plain)};`,
+      `  the advisory lock, plain+tx+lock / plain+tx = ${pct(best.get("plain+tx+lock")! / best.get("plain+tx")!)};`,
+      `  head read + hash chain + NOTIFY, ours / plain+tx+lock = ${pct(ours / best.get("plain+tx+lock")!)}; inline projections, ours+projections / ours = ${pct(best.get("ours+projections")! / ours)}.`,
+      `- The hash chain's CPU alone: ${fmt(hashMicros, 1)} µs per event (canonical JSON + SHA-256), ${fmt((hashMicros * BATCH) / 1000, 2)} ms per batch spent under the lock.`,
+      `- Ours vs Emmett: ${fmt(ours / emmett, 2)}×.`,
+    ].join("\n");
+    return { markdown };
+  },
+});

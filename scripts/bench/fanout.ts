@@ -6,7 +6,6 @@
 // must receive every event, in order, once.
 // PostgreSQL: DATABASE_URL when set (a database of its own is created on it), else a throwaway cluster.
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
 import type { FanoutStats } from "./fanout-clients.js";
 import {
   createKeys,
@@ -15,28 +14,17 @@ import {
   graphql,
   machine,
   markdownTable,
-  openCluster,
   runChild,
   sleep,
   startBenchServer,
   tokenFor,
-  writeSection,
   type Backend,
   type Cluster,
 } from "./common.js";
+import { runBenchmark, type OptionValues } from "./harness.js";
 
-const { values: opts } = parseArgs({
-  options: {
-    backend: { type: "string", default: "both" },
-    clients: { type: "string", default: "1000" },
-    events: { type: "string", default: "200" },
-    rate: { type: "string", default: "50" },
-    write: { type: "boolean", default: false },
-  },
-});
-const CLIENTS = Number(opts.clients);
-const EVENTS = Number(opts.events);
-const RATE = Number(opts.rate);
+const OPTIONS = { clients: 1000, events: 200, rate: 50 };
+type Options = OptionValues<typeof OPTIONS>;
 const TARGET_P99 = 250;
 const VERIFY = "mutation($input: VerifyApiKeyInput!) { verifyApiKey(input: $input) { code } }";
 
@@ -47,7 +35,7 @@ interface BackendResult {
   verifyP50: number;
 }
 
-async function runOn(backend: Backend, cluster: Cluster | undefined): Promise<BackendResult> {
+async function runOn(backend: Backend, cluster: Cluster | undefined, { clients: CLIENTS, events: EVENTS, rate: RATE }: Options): Promise<BackendResult> {
   const location = await createLocation(backend === "postgres" ? cluster : undefined);
   const server = await startBenchServer(location);
   const url = server.url.replace("localhost", "127.0.0.1");
@@ -96,7 +84,7 @@ async function runOn(backend: Backend, cluster: Cluster | undefined): Promise<Ba
   }
 }
 
-function report(results: BackendResult[]): string {
+function report(results: BackendResult[], { clients: CLIENTS, events: EVENTS, rate: RATE }: Options): string {
   const rows = results.map((r) => {
     const s = r.stats;
     // Judged on the conservative measure: usedAt is read before the commit, so this includes the commit itself.
@@ -125,18 +113,13 @@ function report(results: BackendResult[]): string {
   ].join("\n");
 }
 
-const backends: Backend[] = opts.backend === "both" ? ["postgres", "pglite"] : [opts.backend as Backend];
-const cluster = backends.includes("postgres") ? openCluster() : undefined;
-const results: BackendResult[] = [];
-try {
-  for (const backend of backends) {
-    console.log(`bench:fanout on ${backend}…`);
-    results.push(await runOn(backend, cluster));
-  }
-} finally {
-  await cluster?.stop();
-}
-const markdown = report(results);
-console.log(`\n${markdown}\n`);
-if (opts.write) writeSection("fanout", markdown);
-process.exitCode = results.every((r) => r.stats.complete === r.stats.clients) ? 0 : 1;
+await runBenchmark({
+  name: "fanout",
+  usage: "[--clients 1000] [--events 200] [--rate 50]",
+  options: OPTIONS,
+  backends: ["postgres", "pglite"],
+  async measure({ opts, cluster, eachBackend }) {
+    const results = await eachBackend((backend) => runOn(backend, cluster, opts));
+    return { markdown: report(results, opts), ok: results.every((r) => r.stats.complete === r.stats.clients) };
+  },
+});

@@ -10,7 +10,6 @@
 //    that times the read and each projection separately. Peak RSS / heapUsed sampled every 100 ms.
 // 4. verifyDatabaseLog (hash chain) over the same log.
 import { randomBytes, randomUUID } from "node:crypto";
-import { parseArgs } from "node:util";
 import type { Database, SqlClient } from "../../src/db/database.js";
 import { migrate } from "../../src/db/migrator.js";
 import { openPostgres } from "../../src/db/postgres.js";
@@ -22,21 +21,11 @@ import { ANY_VERSION, type AppendRequest } from "../../src/eventstore/types.js";
 import { projections } from "../../src/projections/index.js";
 import { verifyProjections } from "../../src/projections/rebuild.js";
 import { createScratchTables, replayLog } from "../../src/projections/replay.js";
-import { createLocation, fmt, machine, markdownTable, openCluster, pct, writeSection } from "./common.js";
+import { createLocation, fmt, machine, markdownTable, pct, type Cluster } from "./common.js";
+import { runBenchmark, type OptionValues } from "./harness.js";
 
-const { values: opts } = parseArgs({
-  options: {
-    events: { type: "string", default: "1000000" },
-    keys: { type: "string", default: "2000" },
-    batch: { type: "string", default: "5000" },
-    toggles: { type: "string", default: "50" },
-    write: { type: "boolean", default: false },
-  },
-});
-const N = Number(opts.events);
-const KEYS = Number(opts.keys);
-const BATCH = Number(opts.batch);
-const TOGGLES_PER_BATCH = Number(opts.toggles);
+const OPTIONS = { events: 1_000_000, keys: 2000, batch: 5000, toggles: 50 };
+type Options = OptionValues<typeof OPTIONS>;
 const PAGE = 5_000; // replay.ts's page size
 const TARGET = 0.5;
 /** KeyUsed timestamps advance this much per event: ~100 minute buckets per key at 1M events / 2,000 keys. */
@@ -86,7 +75,10 @@ interface Key {
 
 const metadata = (actor: string, role: string) => ({ actorId: actor, actorRole: role, requestId: randomUUID() });
 
-async function generate(db: Database): Promise<{ creates: number; toggles: number; used: number; calls: number }> {
+async function generate(
+  db: Database,
+  { events: N, keys: KEYS, batch: BATCH, toggles: TOGGLES_PER_BATCH }: Options,
+): Promise<{ creates: number; toggles: number; used: number; calls: number }> {
   const store = new EventStore(db, { projections });
   const keys: Key[] = [];
   let written = 0;
@@ -217,14 +209,13 @@ async function instrumentedReplay(tx: SqlClient): Promise<{ read: number; perPro
 }
 
 // ---- main ----------------------------------------------------------------------------------------
-const cluster = openCluster();
-let markdown = "";
-try {
+async function measureReplay(cluster: Cluster, opts: Options): Promise<string> {
+  const { events: N, batch: BATCH } = opts;
   const location = await createLocation(cluster);
   const db = await openPostgres({ url: location.databaseUrl!, poolSize: 4 });
   try {
     await migrate(db);
-    const gen = await measure("generate", () => generate(db));
+    const gen = await measure("generate", () => generate(db, opts));
     const { rows: sizes } = await db.query<{ events: string; keys: string; buckets: string; bytes: string }>(
       `SELECT (SELECT count(*) FROM events)::text AS events, (SELECT count(*) FROM api_keys)::text AS keys,
               (SELECT count(*) FROM key_usage)::text AS buckets, pg_total_relation_size('events')::text AS bytes`,
@@ -267,7 +258,7 @@ try {
     const row = (name: string, m: Measured<unknown>, vs: string, target: string): string[] => [
       name, fmt(m.seconds, 2), fmt(rate(m)), vs, target, mib(m.peakRss), mib(m.peakHeap),
     ];
-    markdown = [
+    return [
       `Command: \`npm run bench:replay${N !== 1_000_000 ? ` -- --events ${N}` : ""}\`: a log of ${fmt(total)} events generated through EventStore.appendMany with the real projections`,
       `(${fmt(gen.value.creates)} KeyCreated, ${fmt(gen.value.toggles)} KeyToggled decisions with their expected version, ${fmt(gen.value.used)} KeyUsed facts, up to ${fmt(BATCH)} requests per call, ${fmt(gen.value.calls)} calls),`,
       `then scanned, replayed and verified on the same database; every read pages by ${fmt(PAGE)} (position > last ORDER BY position), one pass each after a warm-up scan.`,
@@ -296,8 +287,12 @@ try {
     await db.close();
     await location.drop();
   }
-} finally {
-  await cluster.stop();
 }
-console.log(`\n${markdown}\n`);
-if (opts.write) writeSection("replay", markdown);
+
+await runBenchmark({
+  name: "replay",
+  usage: "[--events 1000000] [--keys 2000] [--batch 5000] [--toggles 50]",
+  options: OPTIONS,
+  backends: ["postgres"],
+  measure: async ({ opts, cluster }) => ({ markdown: await measureReplay(cluster!, opts) }),
+});

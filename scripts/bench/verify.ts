@@ -3,7 +3,6 @@
 // and (b) verifyApiKey mutations rotating among a few keys. Reports requests/s, p50, p99 and the ratio
 // verify/trivial (target >= 60%), and checks that the KeyUsed events written equal the VALID answers.
 // PostgreSQL: DATABASE_URL when set (a database of its own is created on it), else a throwaway cluster.
-import { parseArgs } from "node:util";
 import type { CannonJob, CannonResult } from "./cannon.js";
 import {
   createKeys,
@@ -11,31 +10,19 @@ import {
   fmt,
   machine,
   markdownTable,
-  openCluster,
   outputOf,
   pct,
   runChild,
   sleep,
   startBenchServer,
   tokenFor,
-  writeSection,
   type Backend,
   type Cluster,
 } from "./common.js";
+import { runBenchmark, type OptionValues } from "./harness.js";
 
-const { values: opts } = parseArgs({
-  options: {
-    backend: { type: "string", default: "both" },
-    seconds: { type: "string", default: "10" },
-    rounds: { type: "string", default: "3" },
-    connections: { type: "string", default: "50" },
-    keys: { type: "string", default: "20" },
-    write: { type: "boolean", default: false },
-  },
-});
-const seconds = Number(opts.seconds);
-const connections = Number(opts.connections);
-const rounds = Number(opts.rounds);
+const OPTIONS = { seconds: 10, rounds: 3, connections: 50, keys: 20 };
+type Options = OptionValues<typeof OPTIONS>;
 const TARGET = 0.6;
 
 const VERIFY = "mutation($input: VerifyApiKeyInput!) { verifyApiKey(input: $input) { code valid keyId } }";
@@ -80,12 +67,12 @@ interface BackendResult {
  * A 2 s warm-up by duration estimates each rate; every measured round then asks for an exact
  * amount of requests, so that every answer is awaited and counted.
  */
-async function runOn(backend: Backend, cluster: Cluster | undefined): Promise<BackendResult> {
+async function runOn(backend: Backend, cluster: Cluster | undefined, { seconds, rounds, connections, keys: keyCount }: Options): Promise<BackendResult> {
   const location = await createLocation(backend === "postgres" ? cluster : undefined);
   const server = await startBenchServer(location);
   try {
     const url = server.url.replace("localhost", "127.0.0.1");
-    const keys = await createKeys(url, Number(opts.keys));
+    const keys = await createKeys(url, keyCount);
     const gateway = await tokenFor("bench-gateway", ["gateway"]);
     const trivialJob = { url, token: gateway, bodies: [JSON.stringify({ query: "{ __typename }" })], connections };
     const verifyJob = {
@@ -149,7 +136,7 @@ function problems(m: Measured): string {
   return all.filter(Boolean).join(", ") || "none";
 }
 
-function report(results: BackendResult[]): string {
+function report(results: BackendResult[], { seconds, rounds, connections }: Options): string {
   const rows = results.flatMap((r) => {
     const ratio = r.verify.perSecond / r.trivial.perSecond;
     return [
@@ -174,19 +161,14 @@ function report(results: BackendResult[]): string {
   ].join("\n");
 }
 
-const backends: Backend[] = opts.backend === "both" ? ["pglite", "postgres"] : [opts.backend as Backend];
-const cluster = backends.includes("postgres") ? openCluster() : undefined;
-const results: BackendResult[] = [];
-try {
-  for (const backend of backends) {
-    console.log(`bench:verify on ${backend}…`);
-    results.push(await runOn(backend, cluster));
-  }
-} finally {
-  await cluster?.stop();
-}
-const markdown = report(results);
-console.log(`\n${markdown}\n`);
-if (opts.write) writeSection("verify", markdown);
-const mismatch = results.some((r) => r.valid !== r.keyUsedWritten);
-process.exitCode = mismatch ? 1 : 0;
+await runBenchmark({
+  name: "verify",
+  usage: "[--seconds 10] [--rounds 3] [--connections 50] [--keys 20]",
+  options: OPTIONS,
+  backends: ["pglite", "postgres"],
+  async measure({ opts, cluster, eachBackend }) {
+    const results = await eachBackend((backend) => runOn(backend, cluster, opts));
+    const mismatch = results.some((r) => r.valid !== r.keyUsedWritten);
+    return { markdown: report(results, opts), ok: !mismatch };
+  },
+});

@@ -65,3 +65,13 @@ export async function createTestDatabase(): Promise<{ db: Database; location: Te
     },
   };
 }
+
+/** Runs `use` on a fresh location and drops it afterwards, whatever happens. */
+export async function withTestLocation<T>(use: (location: TestDatabaseLocation) => Promise<T>): Promise<T> {
+  const location = await createTestLocation();
+  try {
+    return await use(location);
+  } finally {
+    await location.drop();
+  }
+}

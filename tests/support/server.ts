@@ -1,7 +1,8 @@
+import { afterAll, beforeAll } from "vitest";
 import { loadConfig, type Config } from "../../src/config.js";
 import { startServer, type RunningServer } from "../../src/server/app.js";
 import { createLogger } from "../../src/server/logger.js";
-import type { TestDatabaseLocation } from "./databases.js";
+import { createTestLocation, type TestDatabaseLocation } from "./databases.js";
 
 export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789";
 
@@ -23,4 +24,26 @@ export async function startTestServer(
   });
   const server = await startServer(config, createLogger(config.logLevel));
   return { ...server, config };
+}
+
+/** The server of a `describe` block, with the database location it runs on. */
+export type TestServer = RunningServer & { config: Config; location: TestDatabaseLocation };
+
+/**
+ * The test server fixture: registers, in the calling `describe`, a `beforeAll` that creates a fresh
+ * database location and starts a server on it, and an `afterAll` that stops the server and drops the
+ * location. The object returned is filled in by that `beforeAll`, so read it only inside hooks and tests.
+ * `env` may be a function when it depends on something an earlier `beforeAll` set up.
+ */
+export function useTestServer(env: Record<string, string> | (() => Record<string, string>) = {}): TestServer {
+  const fixture = {} as TestServer;
+  beforeAll(async () => {
+    fixture.location = await createTestLocation();
+    Object.assign(fixture, await startTestServer(fixture.location, typeof env === "function" ? env() : env));
+  });
+  afterAll(async () => {
+    await fixture.stop?.();
+    await fixture.location?.drop();
+  });
+  return fixture;
 }
