@@ -21,7 +21,7 @@ const { loadConfig } = await step("modules: config (zod)", () => import("../../s
 const config = loadConfig();
 const { createLogger } = await step("modules: logger (pino)", () => import("../../src/server/logger.js"));
 const logger = createLogger(config.logLevel);
-const { tokenVerifierFor } = await step("modules: auth (jose)", () => import("../../src/auth/setup.js"));
+const { tokenVerifierFor } = await step("modules: auth (jose)", () => import("../../src/auth/configured-verifier.js"));
 const { verifyToken } = await step("token verifier (development secret on the embedded default)", () => tokenVerifierFor(config));
 const { openDatabase } = await step("modules: database (PGlite, pg, Prisma client)", () => import("../../src/db/open.js"));
 const db = await step(config.databaseUrl ? "connect to PostgreSQL" : "PGlite: open the data folder (initdb on a first start)", () => openDatabase(config));
