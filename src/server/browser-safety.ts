@@ -2,8 +2,12 @@ import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { createGraphQLError, type Plugin } from "graphql-yoga";
 import { GraphQLError } from "graphql";
 
-/** POST bodies that execute. Browsers preflight these cross-origin, so no form or `text/plain` POST can run an operation. */
-export const EXECUTABLE_CONTENT_TYPES = ["application/json", "application/graphql+json", "application/graphql-response+json"];
+/**
+ * POST bodies that execute: JSON (Yoga also parses the older `application/graphql+json`). Browsers preflight these
+ * cross-origin, so no form or `text/plain` POST can run an operation. `application/graphql-response+json` is the
+ * response type a client asks for in Accept; Yoga answers it either way.
+ */
+export const EXECUTABLE_CONTENT_TYPES = ["application/json", "application/graphql+json"];
 
 /** Any of these headers makes a browser preflight the request (Yoga's CSRF prevention). */
 export const CSRF_HEADERS = ["x-graphql-yoga-csrf", "authorization"];

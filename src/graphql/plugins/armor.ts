@@ -2,9 +2,9 @@ import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { GraphQLError, type ValidationContext } from "graphql";
 
 /**
- * Query limits. The cost limit multiplies a list's cost by its literal `first`/`last`; the largest page the schema
- * allows with every field selected through fragments, `events(first: 1000)` (about 112,000) beside
- * `apiKeys(first: 100)` (about 10,000), stays well below it, while fifteen aliased full pages do not.
+ * Query limits. The cost limit multiplies a list's cost by its literal `first`/`last`: the schema's largest page with
+ * every field, `events(first: 1000)` (cost 74,375), beside `apiKeys(first: 100)` with every field (about 7,000) and the
+ * other root fields, stays well below it; four full pages of events in one request do not.
  */
 export const QUERY_LIMITS = { maxCost: 250_000, maxDepth: 8, maxAliases: 15, maxDirectives: 50, maxTokens: 1_000 } as const;
 
@@ -29,8 +29,9 @@ export function useQueryLimits() {
   return EnvelopArmorPlugin({
     // Suggestions are removed from every message by useCodedErrors.
     blockFieldSuggestion: { enabled: false },
-    costLimit: { maxCost: QUERY_LIMITS.maxCost, ...rejectWith("cost") },
-    maxDepth: { n: QUERY_LIMITS.maxDepth, ...rejectWith("depth") },
+    // Fragments count as the fields they hold: a client that names every selection (Relay, codegen) pays no more.
+    costLimit: { maxCost: QUERY_LIMITS.maxCost, flattenFragments: true, ...rejectWith("cost") },
+    maxDepth: { n: QUERY_LIMITS.maxDepth, flattenFragments: true, ...rejectWith("depth") },
     maxAliases: { n: QUERY_LIMITS.maxAliases, ...rejectWith("aliases") },
     maxDirectives: { n: QUERY_LIMITS.maxDirectives, ...rejectWith("directives") },
     maxTokens: { n: QUERY_LIMITS.maxTokens, ...rejectWith("tokens") },
