@@ -75,7 +75,7 @@ describe(`browser safety (${backendName})`, () => {
     const bare = await fetch(url);
     expect(bare.status).toBe(403);
     expect(((await bare.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe("BAD_REQUEST");
-    for (const headers of [{ authorization: `Bearer ${token}` }, { "x-graphql-yoga-csrf": "1" }]) {
+    for (const headers of [{ authorization: `Bearer ${token}` }, { "x-graphql-yoga-csrf": "1" }] as Array<Record<string, string>>) {
       const response = await fetch(url, { headers });
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({ data: { health: { ok: true } } });
