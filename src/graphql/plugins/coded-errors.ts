@@ -57,8 +57,10 @@ function badVariable(error: GraphQLError, document: DocumentNode | undefined): G
 function codeResult(result: ExecutionResult, document: DocumentNode | undefined): ExecutionResult {
   if (!result.errors?.length) return result;
   const errors = result.errors.map((error) => {
-    // Errors without a path come before execution: the request's variables did not coerce.
-    if (error.path === undefined && error.extensions?.code === undefined) return badVariable(error, document);
+    // Errors without a path come before execution: the request's variables did not coerce. (For subscriptions the
+    // executor already says BAD_USER_INPUT, without the variable or field.)
+    const code = error.extensions?.code;
+    if (error.path === undefined && (code === undefined || code === "BAD_USER_INPUT")) return badVariable(error, document);
     const message = withoutSuggestions(error.message);
     return message === error.message ? error : withMessageAndCode(error, message, {});
   });
