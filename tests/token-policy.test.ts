@@ -105,6 +105,16 @@ describe(`token policy (${backendName})`, () => {
     expect(await closed).toBe(4403);
   });
 
+  it("releases a subscription its client stops at once, long before its token expires", async () => {
+    const ws = wsClient(server.url, await tokenFor("alice"));
+    const base = server.services.follower.subscriberCount;
+    const sees = collect(ws, OnKeyUsedDocument, {});
+    await expect.poll(() => server.services.follower.subscriberCount, { timeout: 5_000 }).toBe(base + 1);
+    sees.stop();
+    await expect.poll(() => server.services.follower.subscriberCount, { timeout: 5_000 }).toBe(base);
+    await ws.dispose();
+  });
+
   it("ends an SSE subscription with an UNAUTHENTICATED error when its token expires", async () => {
     const token = await signToken(TEST_JWT_SECRET, { sub: "alice", expiresIn: "3s" });
     const response = await fetch(server.url, {

@@ -21,26 +21,48 @@ function alarm(at: number): { rings: Promise<void>; cancel(): void } {
 export const tokenExpiredError = () =>
   new GraphQLError("The token has expired: subscribe again with a fresh token", { extensions: { code: "UNAUTHENTICATED" } });
 
-/** The source's results until `at`; then one result with an UNAUTHENTICATED error, and the end. */
-async function* until(source: AsyncIterable<ExecutionResult>, at: number): AsyncGenerator<ExecutionResult> {
+/**
+ * The source's results until `at`; then one result with an UNAUTHENTICATED error, and the end. An iterator object
+ * rather than an async generator: a generator's return() waits for its pending await, so unsubscribing would hang
+ * until the next event; this return() ends the source at once.
+ */
+function until(source: AsyncIterable<ExecutionResult>, at: number): AsyncIterableIterator<ExecutionResult> {
   const iterator = source[Symbol.asyncIterator]();
   const expiry = alarm(at);
   const expired = expiry.rings.then(() => "expired" as const);
-  try {
-    for (;;) {
-      const next = await Promise.race([iterator.next(), expired]);
-      if (next === "expired") {
-        yield { errors: [tokenExpiredError()] };
-        return;
-      }
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
     expiry.cancel();
-    // Not awaited: a source waiting for its next event may only settle then.
+    // Not awaited: ending the source also settles a next() still pending on it.
     void Promise.resolve(iterator.return?.()).catch(() => undefined);
-  }
+  };
+  const done = (): IteratorResult<ExecutionResult> => ({ done: true, value: undefined });
+  return {
+    async next() {
+      if (finished) return done();
+      const next = await Promise.race([iterator.next(), expired]);
+      if (finished) return done();
+      if (next === "expired") {
+        finish();
+        return { done: false, value: { errors: [tokenExpiredError()] } };
+      }
+      if (next.done) finish();
+      return next;
+    },
+    async return() {
+      finish();
+      return done();
+    },
+    async throw(error: unknown) {
+      finish();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
 /** A subscription ends, with an UNAUTHENTICATED error, when the token it was started with expires (HTTP/SSE and graphql-ws). */
