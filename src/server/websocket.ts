@@ -5,6 +5,7 @@ import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import { authenticate } from "../auth/setup.js";
 import type { TokenVerifier } from "../auth/tokens.js";
+import { alarm } from "../graphql/plugins/token-expiry.js";
 import { requestIdOf } from "./http.js";
 import { MAX_REQUEST_BYTES, type RequestWithId, type Yoga } from "./yoga.js";
 
@@ -12,18 +13,12 @@ type Executors = { execute: typeof graphqlExecute; subscribe: typeof graphqlSubs
 
 /** connectionParams stand in for HTTP headers: the same cap as node's (16 KiB of headers, 431 beyond). */
 export const MAX_CONNECTION_PARAMS_BYTES = 16 * 1024;
-const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
 /** Closes the socket with 4403 when the token it authenticated with expires. */
 function closeAtExpiry(socket: WebSocket, expiresAt: number): void {
-  let timer: NodeJS.Timeout;
-  const wait = () => {
-    const left = expiresAt - Date.now();
-    if (left <= 0) return socket.close(CloseCode.Forbidden, "Forbidden: the token has expired");
-    timer = setTimeout(wait, Math.min(left, LONGEST_TIMER_MS));
-  };
-  wait();
-  socket.once("close", () => clearTimeout(timer));
+  const expiry = alarm(expiresAt);
+  void expiry.rings.then(() => socket.close(CloseCode.Forbidden, "Forbidden: the token has expired"));
+  socket.once("close", expiry.cancel);
 }
 
 /** A document that does not parse fails its own operation with GRAPHQL_PARSE_FAILED, not the socket. */
