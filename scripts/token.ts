@@ -1,6 +1,7 @@
-// npm run token -- --sub alice --role owner [--role admin] [--expires 1h]
+// npm run token -- --sub alice --role owner [--role admin] [--expires 1h]   (default 12h, at most JWT_MAX_LIFETIME)
 // Signs an HS256 token with JWT_SECRET, or with the development secret in DATA_DIR.
 import { parseArgs } from "node:util";
+import { decodeJwt } from "jose";
 import { readDevSecret } from "../src/auth/dev-secret.js";
 import { signToken } from "../src/auth/tokens.js";
 import { ROLES, type Role } from "../src/auth/viewer.js";
@@ -10,7 +11,7 @@ const { values } = parseArgs({
   options: {
     sub: { type: "string" },
     role: { type: "string", multiple: true },
-    expires: { type: "string", default: "12h" },
+    expires: { type: "string" },
   },
 });
 
@@ -30,12 +31,25 @@ if (!secret) {
   console.error(`No JWT_SECRET and no development secret in ${config.dataDir}: start the server once (npm start) or set JWT_SECRET.`);
   process.exit(1);
 }
-console.log(
-  await signToken(secret, {
+// 12 hours unless JWT_MAX_LIFETIME is shorter.
+const expires = values.expires ?? `${Math.min(12 * 3600, config.jwt.maxLifetimeSeconds)}s`;
+let token: string;
+try {
+  token = await signToken(secret, {
     sub: values.sub,
     roles: roles as Role[],
-    expiresIn: values.expires,
+    expiresIn: expires,
     issuer: config.jwt.issuer,
     audience: config.jwt.audience,
-  }),
-);
+  });
+} catch {
+  console.error(`--expires ${expires}: give a duration such as 30m, 12h or 7d`);
+  process.exit(2);
+}
+// The server refuses tokens that outlive JWT_MAX_LIFETIME: do not hand out one it would refuse.
+const { exp, iat } = decodeJwt(token);
+if (exp! <= iat! || exp! - iat! > config.jwt.maxLifetimeSeconds) {
+  console.error(`--expires ${expires}: must be positive and at most JWT_MAX_LIFETIME (${config.jwt.maxLifetimeSeconds} s)`);
+  process.exit(2);
+}
+console.log(token);

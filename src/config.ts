@@ -15,6 +15,21 @@ const optionalText = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === "" ? undefined : value.trim()));
 
+/** A duration such as 90s, 15m, 12h or 7d (plain digits are seconds), in seconds. */
+const duration = z
+  .string()
+  .trim()
+  .regex(/^\d+\s*[smhd]?$/i, "must be a duration such as 90s, 15m, 12h or 7d")
+  .transform((value) => Number.parseInt(value, 10) * ({ s: 1, m: 60, h: 3600, d: 86_400 }[value.slice(-1).toLowerCase()] ?? 1))
+  .pipe(z.number().int().min(1, "must be at least 1s"));
+
+/** Comma-separated browser origins (scheme://host[:port]) allowed to call the API cross-origin. */
+const origins = z
+  .string()
+  .optional()
+  .transform((value) => (value ?? "").split(",").map((origin) => origin.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^https?:\/\/[^/?#\s]+$/i, "must list origins such as https://console.example.com, separated by commas")));
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   HOST: z.string().min(1).default("0.0.0.0"),
@@ -32,6 +47,9 @@ const environmentSchema = z.object({
   JWKS_URL: optionalText.pipe(z.url({ error: "must be a URL" }).optional()),
   JWT_ISSUER: optionalText,
   JWT_AUDIENCE: optionalText,
+  JWT_MAX_LIFETIME: optionalText.pipe(duration.optional()),
+  JWT_REQUIRE_EXP: boolean.optional(),
+  CORS_ORIGINS: origins,
   GRAPHIQL: boolean.optional(),
   INTROSPECTION: boolean.optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
@@ -39,6 +57,8 @@ const environmentSchema = z.object({
   CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(10).default(60_000),
   CHECKPOINT_SIGNING_JWK: optionalText,
 });
+
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
 
 export type Config = {
   nodeEnv: "development" | "production" | "test";
@@ -48,7 +68,18 @@ export type Config = {
   dataDir: string;
   dbPoolSize: number;
   logLevel: string;
-  jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  jwt: {
+    secret?: string;
+    jwksUrl?: string;
+    issuer?: string;
+    audience?: string;
+    /** Tokens must not live longer than this (exp − iat, and exp − now). */
+    maxLifetimeSeconds: number;
+    /** Tokens without `exp` are refused. */
+    requireExp: boolean;
+  };
+  /** Origins whose browser pages may call the API; empty: no cross-origin access. */
+  corsOrigins: string[];
   graphiql: boolean;
   introspection: boolean;
   shutdownTimeoutMs: number;
@@ -85,7 +116,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     dbPoolSize: e.DB_POOL_SIZE,
     logLevel: e.LOG_LEVEL,
-    jwt: { secret: e.JWT_SECRET, jwksUrl: e.JWKS_URL, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    jwt: {
+      secret: e.JWT_SECRET,
+      jwksUrl: e.JWKS_URL,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      maxLifetimeSeconds: e.JWT_MAX_LIFETIME ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+      requireExp: e.JWT_REQUIRE_EXP ?? true,
+    },
+    corsOrigins: e.CORS_ORIGINS.map((origin) => origin.toLowerCase()),
     graphiql: e.GRAPHIQL ?? !production,
     introspection: e.INTROSPECTION ?? !production,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -8,11 +8,22 @@ export interface TokenSettings {
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
+  /** Refuse tokens that live longer than this (exp − iat, and exp − now); unset: no maximum. */
+  maxLifetimeSeconds?: number;
+  /** Refuse tokens without `exp`. */
+  requireExp?: boolean;
 }
+
+/** The longest bearer token accepted on any transport (HTTP header, graphql-ws connectionParams). */
+export const MAX_TOKEN_LENGTH = 8192;
+
+const CLOCK_TOLERANCE_SECONDS = 5;
 
 export type TokenVerifier = (token: string) => Promise<Viewer>;
 
 const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+
+const isRole = (name: string): name is Role => (ROLES as readonly string[]).includes(name);
 
 function viewerFromClaims(payload: JWTPayload): Viewer {
   if (typeof payload.sub !== "string" || payload.sub.length === 0) {
@@ -22,9 +33,28 @@ function viewerFromClaims(payload: JWTPayload): Viewer {
   if (claimed !== undefined && !(Array.isArray(claimed) && claimed.every((r) => typeof r === "string"))) {
     throw new AuthenticationError("The token's roles claim must be an array of strings");
   }
-  const roles = new Set((claimed ?? []).filter((r): r is Role => (ROLES as readonly string[]).includes(r)));
+  const unknown = (claimed ?? []).filter((r) => !isRole(r));
+  if (unknown.length > 0) {
+    throw new AuthenticationError(`The token's roles claim holds an unknown role (roles are ${ROLES.join(", ")})`);
+  }
+  const roles = new Set<Role>(claimed?.filter(isRole));
   if (roles.size === 0) roles.add("owner");
-  return { userId: payload.sub, roles };
+  return { userId: payload.sub, roles, expiresAt: payload.exp === undefined ? undefined : payload.exp * 1000 };
+}
+
+/** The lifetime policy: `exp` present unless configured otherwise, and no longer-lived than the maximum. */
+function checkLifetime(payload: JWTPayload, settings: TokenSettings): void {
+  if (payload.exp === undefined) {
+    if (settings.requireExp) throw new AuthenticationError("The token has no expiry (exp)");
+    return;
+  }
+  const max = settings.maxLifetimeSeconds;
+  if (max === undefined) return;
+  const now = Math.floor(Date.now() / 1000);
+  const lifetime = Math.max(payload.exp - now, payload.iat === undefined ? 0 : payload.exp - payload.iat);
+  if (lifetime > max + CLOCK_TOLERANCE_SECONDS) {
+    throw new AuthenticationError(`The token lives longer than the accepted maximum of ${max} seconds`);
+  }
 }
 
 function describe(error: unknown): string {
@@ -62,8 +92,9 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
         algorithms,
         issuer: settings.issuer,
         audience: settings.audience,
-        clockTolerance: 5,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
       });
+      checkLifetime(payload, settings);
       return viewerFromClaims(payload);
     } catch (error) {
       throw new AuthenticationError(describe(error));
@@ -95,5 +126,6 @@ export function bearerToken(header: string | undefined | null): string | undefin
   if (header === undefined || header === null || header === "") return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) throw new AuthenticationError("The Authorization header must be 'Bearer <token>'");
+  if (match[1]!.length > MAX_TOKEN_LENGTH) throw new AuthenticationError(`The token is too long (at most ${MAX_TOKEN_LENGTH} characters)`);
   return match[1];
 }

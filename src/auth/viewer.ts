@@ -5,6 +5,8 @@ export type Role = (typeof ROLES)[number];
 export interface Viewer {
   userId: string;
   roles: ReadonlySet<Role>;
+  /** When the token expires (epoch ms); undefined for a token without `exp` (allowed only if configured). */
+  expiresAt?: number;
 }
 
 export const hasRole = (viewer: Viewer, ...roles: Role[]) => roles.some((role) => viewer.roles.has(role));
