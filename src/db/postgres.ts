@@ -1,5 +1,6 @@
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
+import { withQuerySpan } from "../observability/tracing.js";
 import { PrismaClient } from "./generated/prisma/client.js";
 import { DatabaseUnavailableError, type Database, type QueryResult, type Row, type SqlClient, type Unlisten } from "./database.js";
 
@@ -14,11 +15,11 @@ export interface PostgresOptions {
 function wrap(client: pg.Pool | pg.PoolClient): SqlClient {
   return {
     async query<R extends Row>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
-      const result = await client.query<R>(text, params as unknown[]);
+      const result = await withQuerySpan("postgresql", text, () => client.query<R>(text, params as unknown[]));
       return { rows: result.rows, affectedRows: result.rowCount ?? 0 };
     },
     async exec(script: string) {
-      await client.query(script);
+      await withQuerySpan("postgresql", script, () => client.query(script));
     },
   };
 }

@@ -8,6 +8,7 @@ import type { Config } from "../config.js";
 import type { Context, Services } from "../graphql/context.js";
 import { createErrorMasker } from "../graphql/errors.js";
 import { schema } from "../graphql/schema.js";
+import { useObservability } from "./observability-plugin.js";
 
 export type RequestWithId = IncomingMessage & { id?: string };
 export type ServerContext = { req: RequestWithId; res?: ServerResponse };
@@ -24,7 +25,7 @@ export function createYogaServer(config: Config, services: Services): Yoga {
     maskedErrors: { maskError: createErrorMasker(services.logger) },
     graphiql: config.graphiql ? { subscriptionsProtocol: "WS", title: "keyledger" } : false,
     // Depth, alias, directive, token and cost limits, and no field suggestions that map the schema.
-    plugins: [EnvelopArmorPlugin({ maxDepth: { n: 8 } }), ...(config.introspection ? [] : [useDisableIntrospection()])],
+    plugins: [EnvelopArmorPlugin({ maxDepth: { n: 8 } }), ...(config.introspection ? [] : [useDisableIntrospection()]), useObservability()],
     context: async ({ req, request, connectionParams }: InitialContext): Promise<Context> => ({
       ...services,
       requestId: req.id ?? randomUUID(),
