@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Database } from "../db/database.js";
+import { isDatabaseUnavailable, type Database } from "../db/database.js";
 import { isMigrated } from "../db/migrator.js";
 import { recordRequest } from "../observability/metrics.js";
 import { tracingEnabled, withSpan } from "../observability/tracing.js";
@@ -41,6 +41,9 @@ export function createHttpServer(yoga: Yoga, db: Database, logger: Logger, route
         return await route(req, res);
       } catch (error) {
         logger.error({ err: error, requestId: req.id }, "route failed");
+        if (!res.headersSent && isDatabaseUnavailable(error)) {
+          return sendJson(res, 503, { error: "the database is unavailable; retry later", code: "SERVICE_UNAVAILABLE", requestId: req.id });
+        }
         if (!res.headersSent) return sendJson(res, 500, { error: "internal server error", requestId: req.id });
         return void res.destroy();
       }
