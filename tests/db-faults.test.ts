@@ -68,7 +68,7 @@ describe.runIf(onPostgres)("PostgreSQL restarted under load", () => {
     cluster = startOwnCluster();
     server = spawnServer({ DATABASE_URL: cluster.url, DB_POOL_SIZE: "10" });
     url = await server.url;
-  });
+  }, 180_000);
   afterAll(async () => {
     server?.child.kill("SIGTERM");
     if (server) await exited(server.child);
@@ -135,7 +135,7 @@ describe.runIf(onPostgres)("PostgreSQL restarted under load", () => {
     const replay = await replayVerifies({ DATABASE_URL: cluster.url });
     expect(replay.code, replay.stdout).toBe(0);
     expect(replay.stdout).toMatch(/"differences": \[\]/);
-  });
+  }, 300_000);
 });
 
 describe("the server killed with SIGKILL during a verify burst", () => {
@@ -158,7 +158,7 @@ describe("the server killed with SIGKILL during a verify burst", () => {
     const tally: Tally = newTally();
     let stopping = false;
     const loops = gateways.map((gateway) => verifyLoop(gateway, keys, tally, () => stopping));
-    await expect.poll(() => totalValid(tally), { timeout: 30_000, interval: 20 }).toBeGreaterThan(200);
+    await expect.poll(() => totalValid(tally), { timeout: 30_000, interval: 20 }).toBeGreaterThan(100);
     const inFlight = tally.inFlight;
     server.child.kill("SIGKILL");
     await exited(server.child);
@@ -192,5 +192,5 @@ describe("the server killed with SIGKILL during a verify burst", () => {
     const replay = await replayVerifies(env());
     expect(replay.code, replay.stdout).toBe(0);
     expect(replay.stdout).toMatch(/"differences": \[\]/);
-  });
+  }, 300_000);
 });
