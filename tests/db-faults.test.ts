@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { verifyDatabaseLog } from "../src/audit/verify-log.js";
 import type { Database } from "../src/db/database.js";
 import { openPostgres } from "../src/db/postgres.js";
@@ -8,12 +8,27 @@ import { clientFor, tokenFor } from "./support/clients.js";
 import { createTestLocation, onPostgres, openAt, type TestDatabaseLocation } from "./support/databases.js";
 import { createLoop, newTally, rawKeyId, totalValid, verifyLoop, type Tally } from "./support/load.js";
 import { startOwnCluster, type OwnCluster } from "./support/pg-cluster.js";
-import { runTs, servingUrl } from "./support/processes.js";
+import { repoRoot, runTs, servingUrl } from "./support/processes.js";
 import { TEST_JWT_SECRET } from "./support/server.js";
 import { collect, wsClient } from "./support/subscriptions.js";
 
+/** Every server a test started, so none outlives a failed test. */
+const spawned: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
+
+/**
+ * The server as one Node process (tsx loaded with --import, not the tsx wrapper that spawns a child):
+ * SIGKILL must reach the server itself.
+ */
 function spawnServer(env: Record<string, string>): { child: ChildProcess; url: Promise<string>; output: () => string } {
-  const { child } = runTs("src/main.ts", [], { PORT: "0", HOST: "127.0.0.1", JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: "warn", ...env });
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    stdio: ["ignore", "pipe", "pipe"],
+    cwd: repoRoot,
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: "warn", ...env },
+  });
+  spawned.push(child);
   let output = "";
   child.stderr!.on("data", (chunk) => (output += chunk));
   child.stdout!.on("data", (chunk) => (output += chunk));
