@@ -19,6 +19,8 @@ import { readLogFromNdjson, verifyDatabaseLog, verifyLog, type LogVerification }
 import { loadConfig } from "../src/config.js";
 import { isMigrated } from "../src/db/migrator.js";
 import { openDatabase } from "../src/db/open.js";
+import { readHead } from "../src/eventstore/event-store.js";
+import { countLines, counted, observingDatabase, startProgress } from "./progress.js";
 
 const usage =
   "usage: npm run audit:verify [-- --from-file EVENTS.ndjson [--checkpoints FILE --jwks FILE|URL] [--start-position P --start-hash H]]";
@@ -58,14 +60,20 @@ async function verifyFile(file: string): Promise<LogVerification> {
   const keys = values.jwks ? await readJwks(values.jwks) : { keys: [] };
   if (!values.checkpoints) console.error("no --checkpoints: checking the chain's links only, not its signatures");
   const start = startPosition && startHash ? { position: BigInt(startPosition), hash: startHash } : undefined;
-  return verifyLog(readLogFromNdjson(file), checkpoints, keys, { start });
+  const progress = startProgress("audit:verify", await countLines(file));
+  const verification = await verifyLog(counted(readLogFromNdjson(file), progress), checkpoints, keys, { start });
+  progress.stop();
+  return verification;
 }
 
 async function verifyDatabase(): Promise<LogVerification> {
   const db = await openDatabase(loadConfig());
   try {
     if (!(await isMigrated(db))) throw new Error("the database is not migrated: run npm run db:migrate (or start the server once)");
-    return await verifyDatabaseLog(db);
+    const progress = startProgress("audit:verify", Number((await readHead(db)).position));
+    const verification = await verifyDatabaseLog(observingDatabase(db, (position) => progress.update(position)));
+    progress.stop();
+    return verification;
   } finally {
     await db.close();
   }

@@ -5,7 +5,7 @@
 // On embedded PGlite the server must be stopped: one process owns DATA_DIR at a time.
 import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import type { Writable } from "node:stream";
+import { Transform, type Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { exportCheckpointsNdjson, exportNdjson, ownerStreamIds } from "../src/audit/export.js";
@@ -14,6 +14,8 @@ import { loadConfig } from "../src/config.js";
 import type { Database } from "../src/db/database.js";
 import { isMigrated } from "../src/db/migrator.js";
 import { openDatabase } from "../src/db/open.js";
+import { readHead } from "../src/eventstore/event-store.js";
+import { startProgress, type Progress } from "./progress.js";
 
 const usage = "usage: npm run export -- --out FILE [--after POSITION] [--owner USER_ID] [--checkpoints-out FILE] [--jwks-out FILE]";
 
@@ -31,15 +33,30 @@ if (!values.out || !/^\d+$/.test(values.after)) {
   process.exit(2);
 }
 
-async function writeNdjsonFile(path: string, write: (out: Writable) => Promise<unknown>) {
+/** Counts the lines passing through into `progress`. */
+function countingLines(progress: Progress): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      let lines = 0;
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+      progress.increment(lines);
+      done(null, chunk);
+    },
+  });
+}
+
+async function writeNdjsonFile(path: string, write: (out: Writable) => Promise<unknown>, progress?: Progress) {
   const out = createWriteStream(path);
+  const counter = progress ? countingLines(progress) : undefined;
+  counter?.pipe(out);
   try {
-    await write(out);
+    await write(counter ?? out);
   } catch (error) {
+    counter?.destroy();
     out.destroy();
     throw error;
   }
-  out.end();
+  (counter ?? out).end();
   await finished(out);
 }
 
@@ -47,9 +64,16 @@ async function run(db: Database, out: string): Promise<void> {
   if (!(await isMigrated(db))) throw new Error("the database is not migrated: run npm run db:migrate (or start the server once)");
   const filter = values.owner ? { streamIds: await ownerStreamIds(db, values.owner) } : undefined;
   let summary = { eventsWritten: 0n, lastPosition: 0n };
-  await writeNdjsonFile(out, async (stream) => {
-    summary = await exportNdjson(db, BigInt(values.after), stream, { filter });
-  });
+  // An owner's export writes fewer events than this: the bar then ends early.
+  const progress = startProgress("export", Math.max(0, Number((await readHead(db)).position) - Number(values.after)));
+  await writeNdjsonFile(
+    out,
+    async (stream) => {
+      summary = await exportNdjson(db, BigInt(values.after), stream, { filter });
+    },
+    progress,
+  );
+  progress.stop();
   console.error(`wrote ${summary.eventsWritten} events to ${out} (last position ${summary.lastPosition})`);
   if (values["checkpoints-out"]) {
     await writeNdjsonFile(values["checkpoints-out"], (stream) => exportCheckpointsNdjson(db, stream));

@@ -12,6 +12,8 @@ import { openDatabase } from "../src/db/open.js";
 import { openPglite } from "../src/db/pglite.js";
 import { rebuildProjections, verifyProjections } from "../src/projections/rebuild.js";
 import { PROJECTION_TABLES, replayEvents } from "../src/projections/replay.js";
+import { readHead } from "../src/eventstore/event-store.js";
+import { countLines, counted, observingDatabase, startProgress } from "./progress.js";
 
 const { values } = parseArgs({
   options: { verify: { type: "boolean" }, rebuild: { type: "boolean" }, "from-file": { type: "string" } },
@@ -28,7 +30,9 @@ async function fromFile(file: string, compare: boolean): Promise<boolean> {
   const scratch = await openPglite(undefined);
   try {
     await migrate(scratch);
-    const { position, count } = await scratch.transaction((tx) => replayEvents(tx, readLogFromNdjson(file)));
+    const progress = startProgress("replay", await countLines(file));
+    const { position, count } = await scratch.transaction((tx) => replayEvents(tx, counted(readLogFromNdjson(file), progress)));
+    progress.stop();
     const { rows: summary } = await scratch.query(
       `SELECT service, status, count(*)::int AS keys, sum(usage_count)::text AS uses FROM api_keys GROUP BY 1, 2 ORDER BY 1, 2`,
     );
@@ -62,13 +66,17 @@ async function main(): Promise<boolean> {
     process.exit(2);
   }
   const db = await openDatabase(loadConfig());
+  const progress = startProgress(values.rebuild ? "rebuild" : "replay --verify", Number((await readHead(db)).position));
+  const observed = observingDatabase(db, (position) => progress.update(position));
   try {
     if (values.rebuild) {
-      const { position } = await rebuildProjections(db);
+      const { position } = await rebuildProjections(observed);
+      progress.stop();
       print({ rebuilt: PROJECTION_TABLES, position });
       return true;
     }
-    const { position, differences } = await verifyProjections(db);
+    const { position, differences } = await verifyProjections(observed);
+    progress.stop();
     print({ position, differences });
     return differences.length === 0;
   } finally {

@@ -56,6 +56,9 @@ const environmentSchema = z.object({
   SUBSCRIPTION_BUFFER: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(10).default(60_000),
   CHECKPOINT_SIGNING_JWK: optionalText,
+  METRICS_TOKEN: optionalText.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+  METRICS_PORT: z.preprocess((value) => (typeof value === "string" && value.trim() === "" ? undefined : value), port.optional()),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.pipe(z.url({ error: "must be a URL" }).optional()),
 });
 
 export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
@@ -87,6 +90,12 @@ export type Config = {
   checkpointIntervalMs: number;
   /** A private P-256 JWK (JSON) that signs checkpoints; unset: a key per process, published in JWKS. */
   checkpointSigningJwk: string | undefined;
+  /** Reads /metrics besides an admin token; on METRICS_PORT, required when set. */
+  metricsToken: string | undefined;
+  /** A second port serving only /metrics, for scrapers on a private network. */
+  metricsPort: number | undefined;
+  /** OTLP/HTTP collector base URL: traces are exported to `${it}/v1/traces` when set. */
+  otlpEndpoint: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -131,5 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     subscriptionBuffer: e.SUBSCRIPTION_BUFFER,
     checkpointIntervalMs: e.CHECKPOINT_INTERVAL_MS,
     checkpointSigningJwk: e.CHECKPOINT_SIGNING_JWK,
+    metricsToken: e.METRICS_TOKEN,
+    metricsPort: e.METRICS_PORT,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
   };
 }

@@ -1,14 +1,17 @@
-import { ForbiddenError } from "../auth/errors.js";
+import { AuthenticationError, ForbiddenError } from "../auth/errors.js";
 import { verifiesKeys } from "../auth/visibility.js";
-import type { Database } from "../db/database.js";
+import { isDatabaseUnavailable, type Database } from "../db/database.js";
 import { hashKey, parseKey } from "../domain/key-format.js";
 import type { KeyStatus, Service } from "../domain/services.js";
 import { verdict, type VerifiableKey, type Verification } from "../domain/verification.js";
 import type { EventStore } from "../eventstore/event-store.js";
 import { ANY_VERSION, type AppendRequest } from "../eventstore/types.js";
+import { groupCommitBatchSize, verifications } from "../observability/metrics.js";
 import type { Caller } from "./api-keys.js";
 import { GroupCommit } from "./group-commit.js";
 import { metadataOf, toNewEvent } from "./recording.js";
+
+const LONE_SURROGATE = /\p{Surrogate}/u;
 
 interface PendingVerification {
   keyHash: string;
@@ -42,13 +45,21 @@ export class KeyVerifier {
     private readonly clock: () => Date = () => new Date(),
     maxBatch = 500,
   ) {
-    this.batches = new GroupCommit((pending) => this.verifyBatch(pending), maxBatch);
+    this.batches = new GroupCommit((pending) => this.verifyBatch(pending), {
+      maxBatch,
+      // An unreachable database fails every retry alike; anything else may be one caller's input.
+      isolate: (error) => !isDatabaseUnavailable(error),
+      onFlush: (size) => groupCommitBatchSize.observe(size),
+    });
   }
 
   async verify(caller: Caller, key: string, service: Service): Promise<Verification> {
     if (!verifiesKeys(caller.viewer)) throw new ForbiddenError("Verifying keys needs the gateway or admin role");
-    if (!parseKey(key)) return { code: "NOT_FOUND" };
-    return this.batches.submit({ keyHash: hashKey(key), service, caller });
+    // The gateway's id is written into the log: text PostgreSQL cannot store is refused here, not in the batch.
+    if (LONE_SURROGATE.test(caller.viewer.userId)) throw new AuthenticationError("The token's subject is not valid Unicode text");
+    const verification = parseKey(key) ? await this.batches.submit({ keyHash: hashKey(key), service, caller }) : { code: "NOT_FOUND" as const };
+    verifications.inc({ code: verification.code });
+    return verification;
   }
 
   private async verifyBatch(pending: PendingVerification[]): Promise<Verification[]> {

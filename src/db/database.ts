@@ -27,11 +27,39 @@ export interface Database extends SqlClient {
   /** Calls `onNotify` for every NOTIFY on `channel` from any process; also after a reconnect, with no payload. */
   listen(channel: string, onNotify: (payload: string | undefined) => void): Promise<Unlisten>;
   close(): Promise<void>;
+  /** Connections of the pool (PostgreSQL only): for metrics. */
+  stats?(): { total: number; idle: number; waiting: number };
 }
 
 /** A database error whose cause the caller can act on without parsing messages. */
 export class DatabaseUnavailableError extends Error {
   override name = "DatabaseUnavailableError";
+}
+
+// Connection failures (node and libpq codes), PostgreSQL's class 08 and shutdown/start-up states
+// (57P01-57P03), and Prisma's "can't reach / closed the connection / pool timeout" codes.
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EPIPE", "EHOSTUNREACH", "57P01", "57P02", "57P03",
+  "P1001", "P1002", "P1008", "P1017", "P2024",
+]);
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Cannot use a pool after calling end|Client has encountered a connection error|Connection (closed|refused)|server closed the connection|terminating connection|the database system is (shutting down|starting up|in recovery mode)/i;
+
+/**
+ * True when `error` (or one of its causes) says the database cannot be reached or is restarting:
+ * the operation did not happen (a transaction that lost its connection is rolled back) and may be retried.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  let e = error as { code?: unknown; cause?: unknown; message?: unknown; originalCode?: unknown } | undefined;
+  for (let depth = 0; e && typeof e === "object" && depth < 6; depth++) {
+    if (e instanceof DatabaseUnavailableError) return true;
+    for (const code of [e.code, e.originalCode]) {
+      if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) return true;
+    }
+    if (typeof e.message === "string" && UNAVAILABLE_MESSAGES.test(e.message)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
 }
 
 export function sqlState(error: unknown): string | undefined {

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import { withQuerySpan } from "../observability/tracing.js";
 import { PrismaClient } from "./generated/prisma/client.js";
 import type { Database, QueryResult, Row, SqlClient, Unlisten } from "./database.js";
 import { acquireDirectoryLock } from "./directory-lock.js";
@@ -9,11 +10,11 @@ import { acquireDirectoryLock } from "./directory-lock.js";
 function wrap(client: PGlite | Transaction): SqlClient {
   return {
     async query<R extends Row>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
-      const result = await client.query<R>(text, params);
+      const result = await withQuerySpan("pglite", text, () => client.query<R>(text, params));
       return { rows: result.rows, affectedRows: result.affectedRows ?? 0 };
     },
     async exec(script: string) {
-      await client.exec(script);
+      await withQuerySpan("pglite", script, () => client.exec(script));
     },
   };
 }

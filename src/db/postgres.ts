@@ -1,5 +1,6 @@
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
+import { withQuerySpan } from "../observability/tracing.js";
 import { PrismaClient } from "./generated/prisma/client.js";
 import { DatabaseUnavailableError, type Database, type QueryResult, type Row, type SqlClient, type Unlisten } from "./database.js";
 
@@ -14,11 +15,11 @@ export interface PostgresOptions {
 function wrap(client: pg.Pool | pg.PoolClient): SqlClient {
   return {
     async query<R extends Row>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
-      const result = await client.query<R>(text, params as unknown[]);
+      const result = await withQuerySpan("postgresql", text, () => client.query<R>(text, params as unknown[]));
       return { rows: result.rows, affectedRows: result.rowCount ?? 0 };
     },
     async exec(script: string) {
-      await client.query(script);
+      await withQuerySpan("postgresql", script, () => client.query(script));
     },
   };
 }
@@ -67,16 +68,26 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     exec: base.exec,
     async transaction(work) {
       const client = await pool.connect();
+      // A checked-out client has no listener of the pool's: without one, a connection lost
+      // mid-transaction (a database restart) is an unhandled 'error' event that ends the process.
+      let lost: Error | undefined;
+      const onLost = (error: Error) => {
+        lost ??= error;
+        options.onError?.(error);
+      };
+      client.on("error", onLost);
       try {
         await client.query("BEGIN");
         const result = await work(wrap(client));
         await client.query("COMMIT");
         return result;
       } catch (error) {
-        await client.query("ROLLBACK").catch(() => {});
+        if (!lost) await client.query("ROLLBACK").catch(() => {});
         throw error;
       } finally {
-        client.release();
+        client.off("error", onLost);
+        // Passing the error makes the pool destroy the connection instead of reusing a dead one.
+        client.release(lost);
       }
     },
     async listen(channel, onNotify): Promise<Unlisten> {
@@ -88,6 +99,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
         await connection.stop();
       };
     },
+    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await Promise.all([...listeners].map((listener) => listener.stop()));
       listeners.clear();
@@ -97,11 +109,15 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
   };
 }
 
-/** A dedicated LISTEN connection that reconnects, and wakes its listener after a reconnect so nothing is missed. */
+/**
+ * A dedicated LISTEN connection that reconnects (with back-off, for as long as it is wanted) and
+ * wakes its listener after every reconnect, so a NOTIFY sent while it was away is not missed.
+ */
 class ListenerConnection {
   private client: pg.Client | undefined;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = RETRY_MIN_MS;
 
   constructor(
     private readonly options: PostgresOptions,
@@ -110,36 +126,58 @@ class ListenerConnection {
   ) {}
 
   async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.options.url, application_name: "keyledger-listen" });
+    const client = new pg.Client({ connectionString: this.options.url, application_name: "keyledger-listen", connectionTimeoutMillis: 5_000 });
     client.on("notification", (message) => {
       if (message.channel === this.channel) this.onNotify(message.payload);
     });
+    // Every error of this client, at any time, is handled here: it never reaches the process.
     client.on("error", (error) => {
-      this.options.onError?.(error);
-      this.reconnectSoon();
+      if (this.client === client) this.options.onError?.(error);
+      this.lose(client);
     });
-    client.on("end", () => this.reconnectSoon());
-    await client.connect();
-    await client.query(`LISTEN "${this.channel.replaceAll('"', '""')}"`);
+    client.on("end", () => this.lose(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${this.channel.replaceAll('"', '""')}"`);
+    } catch (error) {
+      this.discard(client);
+      throw error;
+    }
+    if (this.stopped) {
+      this.discard(client);
+      return;
+    }
     this.client = client;
+    this.retryDelayMs = RETRY_MIN_MS;
+  }
+
+  /** The current connection is gone: drop it and connect again soon. Stale clients' events are ignored. */
+  private lose(client: pg.Client): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    this.discard(client);
+    this.reconnectSoon();
+  }
+
+  private discard(client: pg.Client): void {
+    client.removeAllListeners("end");
+    client.removeAllListeners("notification");
+    client.end().catch(() => {});
   }
 
   private reconnectSoon(): void {
     if (this.stopped || this.retryTimer) return;
-    const old = this.client;
-    this.client = undefined;
-    old?.removeAllListeners("end");
-    old?.end().catch(() => {});
     this.retryTimer = setTimeout(async () => {
       this.retryTimer = undefined;
       if (this.stopped) return;
       try {
         await this.start();
-        this.onNotify(undefined);
+        if (!this.stopped) this.onNotify(undefined);
       } catch {
+        this.retryDelayMs = Math.min(this.retryDelayMs * 2, RETRY_MAX_MS);
         this.reconnectSoon();
       }
-    }, 500);
+    }, this.retryDelayMs);
     this.retryTimer.unref();
   }
 
@@ -154,3 +192,6 @@ class ListenerConnection {
     }
   }
 }
+
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 5_000;

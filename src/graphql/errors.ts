@@ -1,6 +1,7 @@
 import { PothosValidationError } from "@pothos/core";
 import { GraphQLError } from "graphql";
 import { AuthenticationError, ForbiddenError } from "../auth/errors.js";
+import { isDatabaseUnavailable } from "../db/database.js";
 import { DomainRejection } from "../domain/errors.js";
 import { ConcurrencyError } from "../eventstore/errors.js";
 import type { Logger } from "../server/logger.js";
@@ -22,17 +23,6 @@ export function graphQLError(code: ErrorCode, message: string, extensions: Recor
 
 export const notFound = () => graphQLError("NOT_FOUND", "No such key");
 export const badInput = (field: string, message: string) => graphQLError("BAD_USER_INPUT", message, { field });
-
-const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EPIPE", "57P01", "57P02", "57P03"]);
-
-function isDatabaseUnavailable(error: unknown): boolean {
-  for (let e = error as { code?: unknown; cause?: unknown; message?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
-    if (typeof e.code === "string" && (CONNECTION_CODES.has(e.code) || e.code.startsWith("08"))) return true;
-    if (typeof e.message === "string" && /Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end/i.test(e.message)) return true;
-    e = e.cause as typeof e;
-  }
-  return false;
-}
 
 /** Our typed failures as GraphQL errors with `extensions.code`; undefined for anything unexpected. */
 export function translateError(error: unknown): GraphQLError | undefined {

@@ -1,9 +1,13 @@
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tokenVerifierFor } from "../auth/configured-verifier.js";
 import type { Config } from "../config.js";
 import type { Dependencies } from "../graphql/context.js";
 import { auditRoutes } from "./audit-routes.js";
+import { observe } from "../observability/metrics.js";
+import { startTracing } from "../observability/tracing.js";
 import { createHttpServer } from "./http.js";
+import { metricsRoute, startMetricsServer } from "./metrics-route.js";
 import type { Logger } from "./logger.js";
 import { openDependencies } from "./dependencies.js";
 import { attachGraphQLWebSocket } from "./websocket.js";
@@ -12,6 +16,8 @@ import { createYogaServer } from "./yoga.js";
 export interface RunningServer {
   url: string;
   port: number;
+  /** Set when METRICS_PORT is: the port of the /metrics-only listener. */
+  metricsPort?: number;
   services: Dependencies;
   /** Set when the server signs development tokens with a secret it keeps in DATA_DIR. */
   devSecretFile?: string;
@@ -21,10 +27,14 @@ export interface RunningServer {
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const { verifyToken, devSecretFile } = tokenVerifierFor(config);
+  const stopTracing = config.otlpEndpoint ? await startTracing(config.otlpEndpoint) : async () => {};
   const services = await openDependencies(config, logger, verifyToken);
   const yoga = createYogaServer(config, services);
-  const server = createHttpServer(yoga, services.db, logger, auditRoutes(services.db, verifyToken));
+  const routes = { ...auditRoutes(services.db, verifyToken), "/metrics": metricsRoute(verifyToken, config.metricsToken) };
+  const server = createHttpServer(yoga, services.db, logger, routes);
   const websocket = attachGraphQLWebSocket(server, yoga, verifyToken);
+  const unobserve = observe({ subscriptions: () => services.follower.subscriberCount, pool: () => services.db.stats?.() });
+  let metricsServer: Server | undefined;
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -34,8 +44,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         resolve();
       });
     });
+    if (config.metricsPort !== undefined) metricsServer = await startMetricsServer(config.host, config.metricsPort, config.metricsToken);
   } catch (error) {
+    server.close();
+    unobserve();
     await services.close();
+    await stopTracing();
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
@@ -54,8 +68,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         }, config.shutdownTimeoutMs).unref();
       });
       await Promise.race([closed, timeout]);
+      metricsServer?.close();
+      unobserve();
       await services.close();
+      await stopTracing();
     })());
 
-  return { url: `http://${shownHost}:${port}/graphql`, port, services, devSecretFile, stop };
+  const metricsPort = metricsServer ? (metricsServer.address() as AddressInfo).port : undefined;
+  return { url: `http://${shownHost}:${port}/graphql`, port, metricsPort, services, devSecretFile, stop };
 }

@@ -12,6 +12,7 @@ import { useSubscriptionsEndWithToken } from "../graphql/plugins/token-expiry.js
 import { schema } from "../graphql/schema.js";
 import { useCsrfPrevention, useJsonPostsOnly } from "./browser-safety.js";
 import { corsFor, useVaryOnOrigin } from "./cors.js";
+import { useObservability } from "./observability-plugin.js";
 
 export type RequestWithId = IncomingMessage & { id?: string };
 export type ServerContext = { req: RequestWithId; res?: ServerResponse };
@@ -41,6 +42,7 @@ export function createYogaServer(config: Config, services: Dependencies): Yoga {
       useCodedErrors(),
       useSubscriptionsEndWithToken(),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
+      useObservability(),
     ],
     context: async ({ req, request, connectionParams }: InitialContext): Promise<Context> => ({
       ...services,
