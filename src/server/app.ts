@@ -3,6 +3,8 @@ import { tokenVerifierFor } from "../auth/setup.js";
 import type { Config } from "../config.js";
 import type { Services } from "../graphql/context.js";
 import { auditRoutes } from "./audit-routes.js";
+import { consoleRoutes } from "./console-routes.js";
+import { devSignInRoutes } from "./dev-sign-in.js";
 import { createHttpServer } from "./http.js";
 import type { Logger } from "./logger.js";
 import { openServices } from "./services.js";
@@ -23,7 +25,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const { verifyToken, devSecretFile } = tokenVerifierFor(config);
   const services = await openServices(config, logger, verifyToken);
   const yoga = createYogaServer(config, services);
-  const server = createHttpServer(yoga, services.db, logger, auditRoutes(services.db, verifyToken));
+  const routes = { ...auditRoutes(services.db, verifyToken), ...(devSecretFile ? devSignInRoutes(devSecretFile, config) : {}) };
+  const server = createHttpServer(yoga, services.db, logger, routes, consoleRoutes());
   const websocket = attachGraphQLWebSocket(server, yoga, verifyToken);
 
   try {

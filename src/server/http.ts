@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Database } from "../db/database.js";
 import { isMigrated } from "../db/migrator.js";
+import type { FallbackHandler } from "./console-routes.js";
 import type { Logger } from "./logger.js";
 import type { RequestWithId, Yoga } from "./yoga.js";
 
@@ -26,7 +27,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 export type RouteHandler = (req: RequestWithId, res: ServerResponse) => Promise<void> | void;
 
 /** node:http in front of Yoga: request ids, one log line per request, probes and extra routes. */
-export function createHttpServer(yoga: Yoga, db: Database, logger: Logger, routes: Record<string, RouteHandler> = {}): Server {
+export function createHttpServer(yoga: Yoga, db: Database, logger: Logger, routes: Record<string, RouteHandler> = {}, fallback?: FallbackHandler): Server {
   return createServer(async (req: RequestWithId, res) => {
     const started = performance.now();
     const requestId = requestIdOf(req);
@@ -51,6 +52,7 @@ export function createHttpServer(yoga: Yoga, db: Database, logger: Logger, route
         return void res.destroy();
       }
     }
+    if (fallback?.(req, res)) return;
     return yoga.handle(req, res, { req, res });
   });
 }
