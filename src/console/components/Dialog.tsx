@@ -2,7 +2,7 @@ import { useEffect, useId, useRef, type ReactNode } from "react";
 
 /**
  * A native modal <dialog>: the browser traps focus, Escape closes it and focus returns to the
- * opener. Mounted only while open, so nothing it showed stays in the DOM afterwards.
+ * opener; an element marked data-autofocus gets the focus. Mounted only while open, so nothing it showed stays in the DOM afterwards.
  */
 export function Dialog({ title, description, onClose, children, className }: { title: string; description?: string; onClose: () => void; children: ReactNode; className?: string }) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -11,6 +11,8 @@ export function Dialog({ title, description, onClose, children, className }: { t
   useEffect(() => {
     const dialog = ref.current;
     if (dialog && !dialog.open) dialog.showModal();
+    // showModal focuses the first focusable element (the × button); the field to type in is better.
+    dialog?.querySelector<HTMLElement>("[data-autofocus]")?.focus();
     return () => dialog?.close();
   }, []);
   return (

@@ -20,7 +20,7 @@ export function Field(props: {
     name: props.name,
     value: props.value,
     placeholder: props.placeholder,
-    autoFocus: props.autoFocus,
+    "data-autofocus": props.autoFocus || undefined,
     "aria-required": props.required || undefined,
     "aria-invalid": props.error ? true : undefined,
     "aria-describedby": props.error ? errorId : undefined,

@@ -91,7 +91,7 @@ export function SecretDialog({ created, onClose, onViewDetails }: { created: Cre
         <code className="secret" aria-label="Your new API key">
           {created.secret}
         </code>
-        <CopyButton text={created.secret} label="Copy API key" />
+        <CopyButton text={created.secret} label="Copy API key" autoFocus />
       </div>
       <div className="dialog-actions">
         <button type="button" className="button secondary" onClick={onViewDetails}>
