@@ -21,28 +21,34 @@ function socketUrl(): string {
 export function LiveProvider({ token, children }: { token: string; children: ReactNode }) {
   const queryClient = useQueryClient();
   const [value, setValue] = useState<{ client: Client | null; state: LiveState }>({ client: null, state: "connecting" });
+  // graphql-ws gives up on close codes it deems fatal (1011, 4500…); a fresh client then starts over.
+  const [generation, setGeneration] = useState(0);
 
   useEffect(() => {
-    let connectedBefore = false;
+    let connectedBefore = generation > 0;
     const client = createClient({
       url: socketUrl(),
       connectionParams: { authorization: `Bearer ${token}` },
       lazy: false,
       keepAlive: 10_000,
+      connectionAckWaitTimeout: 10_000,
       retryAttempts: Number.POSITIVE_INFINITY,
+      // Exponential backoff capped at 10 s, with jitter so that restarted servers are not stampeded.
+      retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(1_000 * 2 ** retries, 10_000) + Math.random() * 1_000)),
       shouldRetry: () => true,
+      onNonLazyError: () => setTimeout(() => setGeneration((g) => g + 1), 5_000),
       on: {
         connected: () => {
           if (connectedBefore) void queryClient.invalidateQueries();
           connectedBefore = true;
           setValue({ client, state: "live" });
         },
-        closed: () => setValue((current) => ({ client, state: current.client === client && connectedBefore ? "reconnecting" : "connecting" })),
+        closed: () => setValue({ client, state: connectedBefore ? "reconnecting" : "connecting" }),
       },
     });
-    setValue({ client, state: "connecting" });
+    setValue({ client, state: connectedBefore ? "reconnecting" : "connecting" });
     return () => void client.dispose();
-  }, [token, queryClient]);
+  }, [token, queryClient, generation]);
 
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
 }
