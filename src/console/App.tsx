@@ -90,6 +90,7 @@ function Shell({ session }: { session: Session }) {
         </header>
         <main className="content">
           <Suspense fallback={<p className="muted">Loading…</p>}>
+            {/* The server serves index.html only for these paths: keep CONSOLE_PAGES in src/server/console-routes.ts in step. */}
             <Switch>
               <Route path="/keys/:service" component={ApiKeysPage} />
               <Route path="/usage" component={UsagePage} />

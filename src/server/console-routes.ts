@@ -18,6 +18,9 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join("; ");
 
+/** The console's routes (src/console/App.tsx): a link to any of them opens that page. */
+const CONSOLE_PAGES = /^\/(?:keys(?:\/[a-z-]+)?|usage|audit|settings)?\/?$/;
+
 /** dist/console of the package this file belongs to, whether run from src/ or from a compiled copy. */
 export function defaultConsoleDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -43,9 +46,9 @@ function notFound(res: ServerResponse, text: string, status = 404): void {
 }
 
 /**
- * The console at /: hashed files under /assets/ with a year's cache, and index.html for any
- * other GET that asks for a page (so /keys/sms opens that tab). API clients, /graphql and
- * non-GET requests fall through, so a missing API route still answers 404 as before.
+ * The console at /: hashed files under /assets/ with a year's cache, and index.html for the
+ * console's pages (so /keys/sms opens that tab). Every other path and method falls through,
+ * so /graphql is untouched and a missing route still answers 404 as before.
  */
 export function consoleRoutes(dir = defaultConsoleDir()): FallbackHandler {
   const built = existsSync(join(dir, "index.html"));
@@ -54,8 +57,7 @@ export function consoleRoutes(dir = defaultConsoleDir()): FallbackHandler {
     if (req.method !== "GET" && req.method !== "HEAD") return false;
     const path = req.url?.split("?")[0] ?? "/";
     if (path === "/graphql") return false;
-    const asset = path.startsWith("/assets/");
-    if (!asset && !String(req.headers.accept ?? "").includes("text/html")) return false;
+    if (!path.startsWith("/assets/") && !CONSOLE_PAGES.test(path)) return false;
     if (!serve) {
       notFound(res, "The console is not built: run `npm run build:console`.", 503);
       return true;

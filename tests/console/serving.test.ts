@@ -25,14 +25,21 @@ const devSignIn = (base: string, body: unknown, contentType = "application/json"
 
 describe("serving the console", () => {
   let location: TestDatabaseLocation;
+  let server: Server;
+  let base: string;
   beforeAll(async () => {
     assertConsoleBuilt();
     location = await createTestLocation();
+    server = await startTestServer(location);
+    base = `http://127.0.0.1:${server.port}`;
+  }, 180_000);
+  afterAll(async () => {
+    await server?.stop();
+    await location?.drop();
   });
-  afterAll(async () => location?.drop());
 
   it("serves index.html for pages, hashed assets with a year's cache, and leaves the API routes alone", async () => {
-    await withServer(location, {}, async (base) => {
+    {
       const index = await fetch(`${base}/`, { headers: html });
       expect(index.status).toBe(200);
       expect(index.headers.get("cache-control")).toBe("no-cache");
@@ -53,28 +60,43 @@ describe("serving the console", () => {
 
       // The API answers as before: unknown paths 404 for API clients, GraphiQL stays at /graphql.
       expect((await fetch(`${base}/nothing-here`)).status).toBe(404);
-      expect((await fetch(`${base}/nothing-here`, { method: "POST", headers: html })).status).toBe(404);
+      expect((await fetch(`${base}/nothing-here`, { headers: html })).status).toBe(404);
+      expect((await fetch(`${base}/keys/sms`, { method: "POST", headers: html })).status).toBe(404);
       expect(await (await fetch(`${base}/graphql`, { headers: html })).text()).not.toBe(page);
       expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: "ok" });
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
       expect((await fetch(`${base}/.well-known/jwks.json`)).headers.get("content-type")).toBe("application/json");
       expect((await fetch(`${base}/events.ndjson`)).status).toBe(401);
-    });
-  });
-
-  it("does not offer the development sign-in with JWT_SECRET, JWKS_URL or in production", async () => {
-    const configurations: Record<string, string>[] = [{}, { JWT_SECRET: "", JWKS_URL: "https://issuer.example/.well-known/jwks.json" }, { NODE_ENV: "production" }];
-    for (const env of configurations) {
-      await withServer(location, env, async (base, server) => {
-        expect(server.devSecretFile).toBeUndefined();
-        expect((await fetch(`${base}${DEV_SIGN_IN_PATH}`, { headers: { accept: "application/json" } })).status).toBe(404);
-        expect((await devSignIn(base, { userId: "mallory", role: "admin" })).status).toBe(404);
-      });
     }
   });
 
+  async function expectNoDevSignIn(base: string, server: Server) {
+    expect(server.devSecretFile).toBeUndefined();
+    expect((await fetch(`${base}${DEV_SIGN_IN_PATH}`, { headers: { accept: "application/json" } })).status).toBe(404);
+    expect((await fetch(`${base}${DEV_SIGN_IN_PATH}`, { headers: html })).status).toBe(404);
+    expect((await devSignIn(base, { userId: "mallory", role: "admin" })).status).toBe(404);
+  }
+
+  it("does not offer the development sign-in with JWT_SECRET", async () => {
+    await expectNoDevSignIn(base, server);
+  });
+
+  it.each([
+    ["JWKS_URL", { JWT_SECRET: "", JWKS_URL: "https://issuer.example/.well-known/jwks.json" }],
+    ["NODE_ENV=production", { NODE_ENV: "production" }],
+  ])("does not offer the development sign-in with %s", async (_name, env) => {
+    await server.stop();
+    try {
+      await withServer(location, env, expectNoDevSignIn);
+    } finally {
+      server = await startTestServer(location);
+      base = `http://127.0.0.1:${server.port}`;
+    }
+  }, 180_000);
+
   // The generated development secret exists only on the embedded default.
   it.skipIf(onPostgres)("on the embedded default, signs a token for a user id and role that the API accepts", async () => {
+    await server.stop();
     await withServer(location, { JWT_SECRET: "" }, async (base) => {
       const available = await fetch(`${base}${DEV_SIGN_IN_PATH}`, { headers: { accept: "application/json" } });
       expect(await available.json()).toEqual({ available: true, roles: ["owner", "auditor", "gateway", "admin"] });
@@ -95,7 +117,7 @@ describe("serving the console", () => {
       expect(await (await devSignIn(base, { userId: "dora", role: "root" })).json()).toMatchObject({ code: "BAD_USER_INPUT", field: "role" });
       expect((await devSignIn(base, { userId: "dora", role: "owner" }, "text/plain")).status).toBe(415);
     });
-  });
+  }, 180_000);
 });
 
 describe("the console's build", () => {

@@ -120,7 +120,9 @@ export default function AuditLogPage() {
               <tr key={e.eventId}>
                 <td className="num">{e.position}</td>
                 <td>
-                  <time dateTime={e.occurredAt}>{formatExact(e.occurredAt)}</time>
+                  <time dateTime={e.occurredAt} title={formatExact(e.occurredAt)}>
+                    {e.occurredAt.slice(0, 19).replace("T", " ")} UTC
+                  </time>
                 </td>
                 <td>
                   <span className={`badge type-${e.type}`}>{e.type}</span>
@@ -130,7 +132,9 @@ export default function AuditLogPage() {
                 </td>
                 <td>{e.actor.id ? `${e.actor.id} (${e.actor.role ?? "?"})` : "—"}</td>
                 <td>
-                  <code className="data">{JSON.stringify(e.data)}</code>
+                  <code className="data" title={JSON.stringify(e.data, null, 2)}>
+                    {JSON.stringify(e.data)}
+                  </code>
                 </td>
               </tr>
             ))}
