@@ -329,7 +329,9 @@ describe.skipIf(onPostgres)("the console in Chromium", () => {
     await expect.poll(() => summary.textContent()).toMatch(/last 30 days, by day/);
     await page.getByRole("img", { name: /Bar chart/ }).waitFor();
     await page.getByLabel("Period").selectOption({ label: "Last 24 hours, by hour" });
-    await page.getByRole("img", { name: /Bar chart/ }).hover({ position: { x: 1, y: 1 } });
+    const chart = page.getByRole("img", { name: /Bar chart/ });
+    const box = (await chart.boundingBox())!;
+    await chart.hover({ position: { x: box.width - 24, y: box.height / 2 } });
     await screenshot(page, "13-usage-chart");
     await page.getByLabel("Service").selectOption({ label: "SMS" });
     await page.getByText("No usage in this period.").waitFor();

@@ -135,6 +135,7 @@ function UsageChart({ buckets, range, subject }: { buckets: { start: string; cou
       options: {
         animation: false,
         maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false },
         scales: {
           x: { title: { display: true, text: range.axis }, ticks: { maxTicksLimit: 12, autoSkip: true }, grid: { display: false } },
           y: { beginAtZero: true, title: { display: true, text: "Verifications (count)" }, ticks: { precision: 0 } },
