@@ -99,8 +99,11 @@ describe.skipIf(onPostgres)("the console in Chromium", () => {
       expect(expected.extensions.code).toBe("BAD_USER_INPUT");
       await name.fill(bad);
       await dialog.getByRole("button", { name: "Create" }).click();
-      const errorId = await name.getAttribute("aria-describedby");
-      await expect.poll(() => (errorId ? page.locator(`[id="${errorId}"]`).textContent() : null)).toBe(expected.message);
+      const describedBy = async () => {
+        const errorId = await name.getAttribute("aria-describedby");
+        return errorId ? page.locator(`[id="${errorId}"]`).textContent() : null;
+      };
+      await expect.poll(describedBy, { timeout: 15_000 }).toBe(expected.message);
       expect(await name.getAttribute("aria-invalid")).toBe("true");
     }
     await screenshot(page, "03-create-validation");
@@ -316,8 +319,20 @@ describe.skipIf(onPostgres)("the console in Chromium", () => {
     await expect.poll(async () => Number(await row.locator(".uses").textContent()), { timeout: 15_000 }).toBe(uses + 2);
   });
 
+  it("opens a new key's details from the success dialog", async () => {
+    await page.getByRole("button", { name: "+ New API Key" }).click();
+    const dialog = page.getByRole("dialog", { name: "New API Key for Email Service" });
+    await dialog.getByLabel("Key Name").fill("Details key");
+    await dialog.getByRole("button", { name: "Create" }).click();
+    await page.getByRole("dialog", { name: "API Key has been successfully generated." }).getByRole("button", { name: "View Details" }).click();
+    await page.waitForURL(/\/usage\?key=/);
+    await expect.poll(() => page.locator(".summary").textContent(), { timeout: 20_000 }).toMatch(/^0 verifications of key “Details key”/);
+    await page.getByText("No usage in this period.").waitFor();
+    expect(await page.locator(".secret").count()).toBe(0);
+  });
+
   it("charts usage per key and per service, with an empty state", async () => {
-    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Usage" }).click();
+    await page.getByLabel("Key", { exact: true }).selectOption({ label: "All keys of the service" });
     const summary = page.locator(".summary");
     await expect.poll(() => summary.textContent(), { timeout: 20_000 }).toMatch(/verifications of all Email keys/);
     expect(await page.getByRole("img", { name: /Bar chart of verifications/ }).isVisible()).toBe(true);
