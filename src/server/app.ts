@@ -6,6 +6,8 @@ import type { Dependencies } from "../graphql/context.js";
 import { auditRoutes } from "./audit-routes.js";
 import { observe } from "../observability/metrics.js";
 import { startTracing } from "../observability/tracing.js";
+import { consoleRoutes } from "./console-routes.js";
+import { devSignInRoutes } from "./dev-sign-in.js";
 import { createHttpServer } from "./http.js";
 import { metricsRoute, startMetricsServer } from "./metrics-route.js";
 import type { Logger } from "./logger.js";
@@ -30,8 +32,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const stopTracing = config.otlpEndpoint ? await startTracing(config.otlpEndpoint) : async () => {};
   const services = await openDependencies(config, logger, verifyToken);
   const yoga = createYogaServer(config, services);
-  const routes = { ...auditRoutes(services.db, verifyToken), "/metrics": metricsRoute(verifyToken, config.metricsToken) };
-  const server = createHttpServer(yoga, services.db, logger, routes);
+  const routes = {
+    ...auditRoutes(services.db, verifyToken),
+    "/metrics": metricsRoute(verifyToken, config.metricsToken),
+    ...(devSecretFile ? devSignInRoutes(devSecretFile, config) : {}),
+  };
+  const server = createHttpServer(yoga, services.db, logger, routes, consoleRoutes());
   const websocket = attachGraphQLWebSocket(server, yoga, verifyToken);
   const unobserve = observe({ subscriptions: () => services.follower.subscriberCount, pool: () => services.db.stats?.() });
   let metricsServer: Server | undefined;

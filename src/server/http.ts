@@ -4,6 +4,7 @@ import { isDatabaseUnavailable, type Database } from "../db/database.js";
 import { isMigrated } from "../db/migrator.js";
 import { recordRequest } from "../observability/metrics.js";
 import { tracingEnabled, withSpan } from "../observability/tracing.js";
+import type { FallbackHandler } from "./console-routes.js";
 import type { Logger } from "./logger.js";
 import type { RequestWithId, Yoga } from "./yoga.js";
 
@@ -28,7 +29,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 export type RouteHandler = (req: RequestWithId, res: ServerResponse) => Promise<void> | void;
 
 /** node:http in front of Yoga: request ids, one log line per request, probes and extra routes. */
-export function createHttpServer(yoga: Yoga, db: Database, logger: Logger, routes: Record<string, RouteHandler> = {}): Server {
+export function createHttpServer(yoga: Yoga, db: Database, logger: Logger, routes: Record<string, RouteHandler> = {}, fallback?: FallbackHandler): Server {
   const handle = async (req: RequestWithId, res: ServerResponse, path: string) => {
     if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
     if (path === "/readyz") {
@@ -48,6 +49,7 @@ export function createHttpServer(yoga: Yoga, db: Database, logger: Logger, route
         return void res.destroy();
       }
     }
+    if (fallback?.(req, res)) return;
     return yoga.handle(req, res, { req, res });
   };
   return createServer((req: RequestWithId, res) => {

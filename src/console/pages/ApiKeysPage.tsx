@@ -1,0 +1,242 @@
+import { keepPreviousData, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { Link, Redirect, useLocation, useParams } from "wouter";
+import { ApiError, errorMessage, request } from "../api/client";
+import { useSubscription } from "../api/live";
+import { CopyButton } from "../components/CopyButton";
+import { CreateKeyDialog, EditKeyDialog, RevokeKeyDialog, SecretDialog, type CreatedKey } from "../components/KeyDialogs";
+import { formatDay, formatExact, RelativeTime } from "../components/RelativeTime";
+import { Pager, useCursorPages } from "../components/Pager";
+import { useToast } from "../components/Toasts";
+import { ApiKeysDocument, KeyChangedDocument, KeyUsedDocument, SetKeyStatusDocument, type ApiKeysQuery, type ConsoleKeyFragment } from "../generated/graphql";
+import { SERVICES, serviceBySlug, type ServiceInfo } from "../services";
+
+const PAGE_SIZE = 10;
+type Filter = "live" | "revoked";
+type Dialogs = { kind: "create" } | { kind: "secret"; created: CreatedKey } | { kind: "edit"; apiKey: ConsoleKeyFragment } | { kind: "revoke"; apiKey: ConsoleKeyFragment } | null;
+
+const keysQueryKey = (service: ServiceInfo) => ["apiKeys", service.id] as const;
+
+/** A gateway's verification, applied to the rows on screen without a refetch. */
+function applyKeyUsed(queryClient: QueryClient, service: ServiceInfo, keyId: string, usedAt: string) {
+  queryClient.setQueriesData<ApiKeysQuery>({ queryKey: keysQueryKey(service) }, (page) => {
+    if (!page) return page;
+    const edges = page.apiKeys.edges.map((edge) => {
+      const key = edge.node;
+      if (key.id !== keyId) return edge;
+      const lastUsedAt = key.lastUsedAt && key.lastUsedAt > usedAt ? key.lastUsedAt : usedAt;
+      return { ...edge, node: { ...key, lastUsedAt, usageCount: key.usageCount + 1 } };
+    });
+    return { ...page, apiKeys: { ...page.apiKeys, edges } };
+  });
+}
+
+export function ApiKeysPage() {
+  const { service: slug } = useParams<{ service: string }>();
+  const service = serviceBySlug(slug);
+  if (!service) return <Redirect to="/keys/email" replace />;
+  return <ServiceKeys key={service.id} service={service} />;
+}
+
+function ServiceKeys({ service }: { service: ServiceInfo }) {
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const [, navigate] = useLocation();
+  const [filter, setFilter] = useState<Filter>("live");
+  const pages = useCursorPages();
+  const [dialog, setDialog] = useState<Dialogs>(null);
+  const after = pages.after;
+
+  const keys = useQuery({
+    queryKey: [...keysQueryKey(service), filter, after],
+    queryFn: () => request(ApiKeysDocument, { service: service.id, status: filter === "revoked" ? "REVOKED" : null, first: PAGE_SIZE, after }),
+    placeholderData: keepPreviousData,
+  });
+  const refresh = () => queryClient.invalidateQueries({ queryKey: keysQueryKey(service) });
+
+  useSubscription(KeyChangedDocument, { service: service.id }, () => void refresh());
+  useSubscription(KeyUsedDocument, { service: service.id }, ({ keyUsed }) => applyKeyUsed(queryClient, service, keyUsed.keyId, keyUsed.usedAt));
+
+  const showFilter = (next: Filter) => {
+    setFilter(next);
+    pages.reset();
+  };
+  const rows = keys.data?.apiKeys.edges.map((edge) => edge.node) ?? [];
+  const empty = keys.isSuccess && rows.length === 0;
+
+  return (
+    <section aria-labelledby="keys-title">
+      <h1 id="keys-title">API Keys</h1>
+      <nav className="tabs" aria-label="Services">
+        {SERVICES.map((s) => (
+          <Link key={s.id} href={`/keys/${s.slug}`} className={s.id === service.id ? "tab active" : "tab"} aria-current={s.id === service.id ? "page" : undefined}>
+            {s.label}
+          </Link>
+        ))}
+      </nav>
+      <div className="toolbar">
+        <div className="segmented" role="group" aria-label="Which keys">
+          <button type="button" aria-pressed={filter === "live"} onClick={() => showFilter("live")}>
+            Active
+          </button>
+          <button type="button" aria-pressed={filter === "revoked"} onClick={() => showFilter("revoked")}>
+            Revoked
+          </button>
+        </div>
+        {!empty && filter === "live" && (
+          <button type="button" className="button primary" onClick={() => setDialog({ kind: "create" })}>
+            + New API Key
+          </button>
+        )}
+      </div>
+
+      {keys.isError && (
+        <p className="form-error" role="alert">
+          {errorMessage(keys.error)}
+        </p>
+      )}
+      {keys.isPending && <p className="muted">Loading…</p>}
+      {empty && (
+        <div className="empty-state">
+          <p className="empty-title">{filter === "live" ? "No API keys found!" : "No revoked keys."}</p>
+          {filter === "live" && (
+            <button type="button" className="button primary" onClick={() => setDialog({ kind: "create" })}>
+              + Create API Key
+            </button>
+          )}
+        </div>
+      )}
+      {rows.length > 0 && <KeyTable service={service} rows={rows} onEdit={(apiKey) => setDialog({ kind: "edit", apiKey })} onRevoke={(apiKey) => setDialog({ kind: "revoke", apiKey })} onChanged={refresh} />}
+      {keys.data && <Pager pages={pages} pageInfo={keys.data.apiKeys.pageInfo} summary={`${keys.data.apiKeys.totalCount} keys`} />}
+
+      {dialog?.kind === "create" && (
+        <CreateKeyDialog
+          service={service}
+          onClose={() => setDialog(null)}
+          onCreated={(created) => {
+            toast("success", "SUCCESS", `API key “${created.apiKey.name}” created.`);
+            setDialog({ kind: "secret", created });
+            setFilter("live");
+            pages.reset();
+            void refresh();
+          }}
+        />
+      )}
+      {dialog?.kind === "secret" && (
+        <SecretDialog
+          created={dialog.created}
+          onClose={() => setDialog(null)}
+          onViewDetails={() => {
+            const id = dialog.created.apiKey.id;
+            setDialog(null);
+            navigate(`/usage?key=${encodeURIComponent(id)}&service=${service.slug}`);
+          }}
+        />
+      )}
+      {dialog?.kind === "edit" && (
+        <EditKeyDialog
+          apiKey={dialog.apiKey}
+          onClose={() => setDialog(null)}
+          onSaved={() => {
+            toast("success", "SUCCESS", "API key updated.");
+            setDialog(null);
+            void refresh();
+          }}
+        />
+      )}
+      {dialog?.kind === "revoke" && (
+        <RevokeKeyDialog
+          apiKey={dialog.apiKey}
+          onClose={() => setDialog(null)}
+          onRevoked={() => {
+            toast("success", "SUCCESS", `API key “${dialog.apiKey.name}” revoked.`);
+            setDialog(null);
+            void refresh();
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+function KeyTable({ service, rows, onEdit, onRevoke, onChanged }: { service: ServiceInfo; rows: ConsoleKeyFragment[]; onEdit: (key: ConsoleKeyFragment) => void; onRevoke: (key: ConsoleKeyFragment) => void; onChanged: () => void }) {
+  return (
+    <table className="keys">
+      <caption className="visually-hidden">{service.label} API keys, newest first</caption>
+      <thead>
+        <tr>
+          <th scope="col">Key Name</th>
+          <th scope="col">Last Used</th>
+          <th scope="col">Uses</th>
+          <th scope="col">API Auth Key</th>
+          <th scope="col">Date Created</th>
+          <th scope="col">Status</th>
+          <th scope="col">
+            <span className="visually-hidden">Actions</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((key) => (
+          <tr key={key.id} data-key-id={key.id}>
+            <th scope="row">
+              <span className="key-name">{key.name}</span>
+              {key.description && <span className="key-description">{key.description}</span>}
+            </th>
+            <td className="last-used">{key.lastUsedAt ? <RelativeTime iso={key.lastUsedAt} /> : "Never"}</td>
+            <td className="uses">{key.usageCount.toLocaleString("en")}</td>
+            <td>
+              <span className="masked">
+                <code>{key.maskedKey}</code>
+                <CopyButton text={key.maskedKey} label={`Copy masked key of ${key.name}`} />
+              </span>
+            </td>
+            <td>
+              <time dateTime={key.createdAt} title={formatExact(key.createdAt)}>
+                {formatDay(key.createdAt)}
+              </time>
+            </td>
+            <td>{key.status === "REVOKED" ? <span className="badge revoked">Revoked</span> : <StatusSwitch apiKey={key} onChanged={onChanged} />}</td>
+            <td className="row-actions">
+              {key.status !== "REVOKED" && (
+                <>
+                  <button type="button" className="button link" aria-label={`Edit ${key.name}`} onClick={() => onEdit(key)}>
+                    Edit
+                  </button>
+                  <button type="button" className="button link danger-text" aria-label={`Revoke ${key.name}`} onClick={() => onRevoke(key)}>
+                    Revoke
+                  </button>
+                </>
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** On/off with the version the row was read at: a key changed elsewhere answers CONFLICT and the row refreshes. */
+function StatusSwitch({ apiKey, onChanged }: { apiKey: ConsoleKeyFragment; onChanged: () => void }) {
+  const toast = useToast();
+  const [busy, setBusy] = useState(false);
+  const on = apiKey.status === "ACTIVE";
+  async function toggle() {
+    setBusy(true);
+    try {
+      await request(SetKeyStatusDocument, { input: { id: apiKey.id, status: on ? "INACTIVE" : "ACTIVE", expectedVersion: apiKey.version } });
+    } catch (error) {
+      const conflict = error instanceof ApiError && error.code === "CONFLICT";
+      toast("error", conflict ? "CONFLICT" : "ERROR", conflict ? `“${apiKey.name}” was changed elsewhere; the row now shows its current state.` : errorMessage(error));
+    } finally {
+      setBusy(false);
+      onChanged();
+    }
+  }
+  return (
+    <button type="button" role="switch" aria-checked={on} aria-label={`Status of ${apiKey.name}`} className="switch" disabled={busy} onClick={() => void toggle()}>
+      <span className="switch-thumb" aria-hidden="true" />
+      <span className="switch-text">{on ? "Active" : "Inactive"}</span>
+    </button>
+  );
+}
