@@ -2,7 +2,9 @@ import type { AddressInfo } from "node:net";
 import { tokenVerifierFor } from "../auth/configured-verifier.js";
 import type { Config } from "../config.js";
 import type { Dependencies } from "../graphql/context.js";
+import { gatewayRoutes } from "../gateway/routes.js";
 import { auditRoutes } from "./audit-routes.js";
+import { answerClientError } from "./client-errors.js";
 import { createHttpServer } from "./http.js";
 import type { Logger } from "./logger.js";
 import { openDependencies } from "./dependencies.js";
@@ -23,7 +25,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const { verifyToken, devSecretFile } = tokenVerifierFor(config);
   const services = await openDependencies(config, logger, verifyToken);
   const yoga = createYogaServer(config, services);
-  const server = createHttpServer(yoga, services.db, logger, auditRoutes(services.db, verifyToken));
+  const server = createHttpServer(yoga, services.db, logger, { ...auditRoutes(services.db, verifyToken), ...gatewayRoutes(services) });
+  server.on("clientError", answerClientError);
   const websocket = attachGraphQLWebSocket(server, yoga, verifyToken);
 
   try {
