@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { VERIFY_CODES } from "../commands/verify-keys.js";
+import { VERIFY_CODES } from "../domain/verification.js";
 import { SERVICES } from "../domain/services.js";
 
 /**

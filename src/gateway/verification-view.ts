@@ -1,5 +1,5 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import type { Verification } from "../commands/verify-keys.js";
+import type { Verification } from "../domain/verification.js";
 import type { VerifyKeyResponseBody } from "./contract.js";
 
 /** The key's id as GraphQL shows it (ApiKey's global ID), so a gateway can look it up there. */
