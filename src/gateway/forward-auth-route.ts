@@ -36,22 +36,18 @@ type KeySource = { key: string } | { missing: true } | { field: string; message:
 /** Visible ASCII only: keys are base62 and underscores; anything else in a key header is bad input. */
 const VISIBLE_ASCII = /^[\x20-\x7e]*$/;
 
-function checkedHeader(field: string, value: string): KeySource {
+function checkedKey(field: string, value: string): KeySource {
   if (!VISIBLE_ASCII.test(value)) return { field, message: `${field} contains control or non-ASCII characters` };
-  if (value.length > MAX_KEY_LENGTH) return { field, message: `${field} is longer than ${MAX_KEY_LENGTH} characters` };
-  return { key: value.trim() };
+  if (value.length > MAX_KEY_LENGTH) return { field, message: `The key in ${field} is longer than ${MAX_KEY_LENGTH} characters` };
+  return { key: value };
 }
 
-/** The customer's key: X-API-Key, else the token of `Authorization: Bearer …`. */
+/** The customer's key: X-API-Key, else the token of `Authorization: Bearer …` (other schemes are not keys). */
 function keyFrom(headers: IncomingHttpHeaders): KeySource {
   const apiKey = headers["x-api-key"];
-  if (typeof apiKey === "string" && apiKey !== "") return checkedHeader("X-API-Key", apiKey);
-  const authorization = headers.authorization;
-  if (typeof authorization !== "string" || authorization === "") return { missing: true };
-  const checked = checkedHeader("Authorization", authorization);
-  if (!("key" in checked)) return checked;
-  const bearer = /^Bearer\s+(\S+)$/i.exec(checked.key);
-  return bearer ? { key: bearer[1]! } : { missing: true };
+  if (typeof apiKey === "string" && apiKey !== "") return checkedKey("X-API-Key", apiKey);
+  const bearer = /^Bearer[ \t]+(.*)$/i.exec(headers.authorization ?? "");
+  return bearer ? checkedKey("Authorization", bearer[1]!.trim()) : { missing: true };
 }
 
 /** Query parameters as an object; a repeated parameter is bad input rather than a silent choice. */
