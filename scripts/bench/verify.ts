@@ -1,7 +1,9 @@
-// npm run bench:verify [-- --backend both|pglite|postgres] [--seconds 10] [--rounds 3] [--connections 50] [--keys 20] [--write]
-// A real server (startServer) per backend; autocannon in a child process hits it with (a) `{ __typename }`
-// and (b) verifyApiKey mutations rotating among a few keys. Reports requests/s, p50, p99 and the ratio
-// verify/trivial (target >= 60%), and checks that the KeyUsed events written equal the VALID answers.
+// npm run bench:verify [-- --backend both|pglite|postgres] [--seconds 10] [--rounds 3] [--connections 50] [--keys 20] [--kinds graphql,auth,json] [--write]
+// A real server (startServer) per backend; autocannon in a child process hits it with the trivial
+// GraphQL query `{ __typename }` (the baseline) and, rotating among a few keys: the verifyApiKey
+// mutation (target >= 60% of the baseline), forward-auth GET /v1/auth (target >= 100%) and POST
+// /v1/keys.verify (target >= 100%). All of them alternate in rounds in the same run. Reports
+// requests/s, p50, p99 and each ratio, and checks that the KeyUsed events written equal the VALID answers.
 // PostgreSQL: DATABASE_URL when set (a database of its own is created on it), else a throwaway cluster.
 import type { CannonJob, CannonResult } from "./cannon.js";
 import {
@@ -21,11 +23,25 @@ import {
 } from "./common.js";
 import { runBenchmark, type OptionValues } from "./harness.js";
 
-const OPTIONS = { seconds: 10, rounds: 3, connections: 50, keys: 20 };
+const OPTIONS = { seconds: 10, rounds: 3, connections: 50, keys: 20, kinds: "graphql,auth,json" };
 type Options = OptionValues<typeof OPTIONS>;
-const TARGET = 0.6;
 
 const VERIFY = "mutation($input: VerifyApiKeyInput!) { verifyApiKey(input: $input) { code valid keyId } }";
+
+/** What is measured against the baseline, with its target ratio. */
+const KINDS = {
+  graphql: { label: "`verifyApiKey` (GraphQL)", target: 0.6 },
+  auth: { label: "forward-auth `GET /v1/auth`", target: 1.0 },
+  json: { label: "`POST /v1/keys.verify`", target: 1.0 },
+} as const;
+type Kind = keyof typeof KINDS;
+
+function kindsOf(option: string): Kind[] {
+  const kinds = option.split(",").map((k) => k.trim()).filter(Boolean);
+  const unknown = kinds.filter((k) => !(k in KINDS));
+  if (unknown.length > 0 || kinds.length === 0) throw new Error(`--kinds takes a list of ${Object.keys(KINDS).join(", ")}; got "${option}"`);
+  return kinds as Kind[];
+}
 
 async function cannon(job: CannonJob): Promise<CannonResult> {
   return JSON.parse(await outputOf(runChild("./cannon.ts", [JSON.stringify(job)]))) as CannonResult;
@@ -56,31 +72,55 @@ const sum = (rounds: CannonResult[], pick: (r: CannonResult) => Record<string, n
 interface BackendResult {
   backend: Backend;
   trivial: Measured;
-  verify: Measured;
+  measured: Array<{ kind: Kind; result: Measured }>;
   valid: number;
   keyUsedWritten: number;
   usageCounted: number;
 }
 
+function jobs(url: string, gateway: string, secrets: string[], connections: number): Record<Kind | "trivial", CannonJob> {
+  const origin = new URL(url).origin;
+  return {
+    trivial: { url, token: gateway, bodies: [JSON.stringify({ query: "{ __typename }" })], connections },
+    graphql: {
+      url,
+      token: gateway,
+      bodies: secrets.map((key) => JSON.stringify({ query: VERIFY, variables: { input: { key, service: "SMS" } } })),
+      connections,
+    },
+    auth: {
+      url: origin,
+      token: gateway,
+      requests: secrets.map((key) => ({ method: "GET", path: "/v1/auth?service=SMS", headers: { "x-keyledger-gateway-token": gateway, "x-api-key": key } })),
+      connections,
+    },
+    json: {
+      url: origin,
+      token: gateway,
+      requests: secrets.map((key) => ({
+        method: "POST",
+        path: "/v1/keys.verify",
+        headers: { "content-type": "application/json", authorization: `Bearer ${gateway}` },
+        body: JSON.stringify({ key, service: "SMS" }),
+      })),
+      connections,
+    },
+  };
+}
+
 /**
- * Trivial and verify alternate in rounds (the machine is shared, so slow drift hits both alike).
- * A 2 s warm-up by duration estimates each rate; every measured round then asks for an exact
- * amount of requests, so that every answer is awaited and counted.
+ * The baseline and every kind alternate in rounds (the machine is shared, so slow drift hits all
+ * alike). A 2 s warm-up by duration estimates each rate; every measured round then asks for an
+ * exact amount of requests, so that every answer is awaited and counted.
  */
-async function runOn(backend: Backend, cluster: Cluster | undefined, { seconds, rounds, connections, keys: keyCount }: Options): Promise<BackendResult> {
+async function runOn(backend: Backend, cluster: Cluster | undefined, { seconds, rounds, connections, keys: keyCount, kinds: kindList }: Options): Promise<BackendResult> {
+  const kinds = kindsOf(kindList);
   const location = await createLocation(backend === "postgres" ? cluster : undefined);
   const server = await startBenchServer(location);
   try {
     const url = server.url.replace("localhost", "127.0.0.1");
     const keys = await createKeys(url, keyCount);
-    const gateway = await tokenFor("bench-gateway", ["gateway"]);
-    const trivialJob = { url, token: gateway, bodies: [JSON.stringify({ query: "{ __typename }" })], connections };
-    const verifyJob = {
-      url,
-      token: gateway,
-      bodies: keys.map((k) => JSON.stringify({ query: VERIFY, variables: { input: { key: k.secret, service: "SMS" } } })),
-      connections,
-    };
+    const all = jobs(url, await tokenFor("bench-gateway", ["gateway"]), keys.map((k) => k.secret), connections);
     const counts = async () => {
       const { rows } = await server.services.db.query<{ used: number; counted: number }>(
         `SELECT (SELECT count(*) FROM events WHERE type = 'KeyUsed')::int AS used,
@@ -88,25 +128,27 @@ async function runOn(backend: Backend, cluster: Cluster | undefined, { seconds, 
       );
       return rows[0]!;
     };
-    let trivialRate = (await cannon({ ...trivialJob, duration: 2 })).perSecond;
-    let verifyRate = (await cannon({ ...verifyJob, duration: 2 })).perSecond;
+    const order: Array<Kind | "trivial"> = ["trivial", ...kinds];
+    const rates = new Map<Kind | "trivial", number>();
+    for (const kind of order) rates.set(kind, (await cannon({ ...all[kind], duration: 2 })).perSecond);
     // The warm-up stops with requests in flight; let the server commit them before counting.
     const before = await settled(counts);
-    const trivial: CannonResult[] = [];
-    const verify: CannonResult[] = [];
+    const results = new Map<Kind | "trivial", CannonResult[]>(order.map((kind) => [kind, []]));
     const perRound = seconds / rounds;
     for (let round = 0; round < rounds; round++) {
-      trivial.push(await cannon({ ...trivialJob, amount: Math.max(500, Math.round(trivialRate * perRound)) }));
-      verify.push(await cannon({ ...verifyJob, amount: Math.max(500, Math.round(verifyRate * perRound)) }));
-      trivialRate = trivial.at(-1)!.perSecond;
-      verifyRate = verify.at(-1)!.perSecond;
+      for (const kind of order) {
+        const result = await cannon({ ...all[kind], amount: Math.max(500, Math.round(rates.get(kind)! * perRound)) });
+        results.get(kind)!.push(result);
+        rates.set(kind, result.perSecond);
+      }
     }
     const after = await counts();
+    const verifying = kinds.flatMap((kind) => results.get(kind)!);
     return {
       backend,
-      trivial: combine(trivial),
-      verify: combine(verify),
-      valid: sum(verify, (r) => r.codes).VALID ?? 0,
+      trivial: combine(results.get("trivial")!),
+      measured: kinds.map((kind) => ({ kind, result: combine(results.get(kind)!) })),
+      valid: sum(verifying, (r) => r.codes).VALID ?? 0,
       keyUsedWritten: after.used - before.used,
       usageCounted: after.counted - before.counted,
     };
@@ -137,25 +179,25 @@ function problems(m: Measured): string {
 }
 
 function report(results: BackendResult[], { seconds, rounds, connections }: Options): string {
-  const rows = results.flatMap((r) => {
-    const ratio = r.verify.perSecond / r.trivial.perSecond;
-    return [
-      [r.backend, "`{ __typename }`", fmt(r.trivial.requests), fmt(r.trivial.perSecond), fmt(r.trivial.p50), fmt(r.trivial.p99), "", problems(r.trivial)],
-      [r.backend, "`verifyApiKey`", fmt(r.verify.requests), fmt(r.verify.perSecond), fmt(r.verify.p50), fmt(r.verify.p99),
-        `**${pct(ratio)}** ${ratio >= TARGET ? "(target ≥ 60%: met)" : "(target ≥ 60%: **missed**)"}`, problems(r.verify)],
-    ];
-  });
+  const rows = results.flatMap((r) => [
+    [r.backend, "`{ __typename }`", fmt(r.trivial.requests), fmt(r.trivial.perSecond), fmt(r.trivial.p50), fmt(r.trivial.p99), "", problems(r.trivial)],
+    ...r.measured.map(({ kind, result }) => {
+      const ratio = result.perSecond / r.trivial.perSecond;
+      const target = KINDS[kind].target;
+      const verdict = `(target ≥ ${pct(target)}: ${ratio >= target ? "met" : "**missed**"})`;
+      return [r.backend, KINDS[kind].label, fmt(result.requests), fmt(result.perSecond), fmt(result.p50), fmt(result.p99), `**${pct(ratio)}** ${verdict}`, problems(result)];
+    }),
+  ]);
   const checks = results.map((r) => {
-    const valid = r.valid;
-    const ok = valid === r.keyUsedWritten && valid === r.usageCounted;
-    return `- ${r.backend}: ${fmt(valid)} VALID answers, ${fmt(r.keyUsedWritten)} KeyUsed events written, usage_count grew by ${fmt(r.usageCounted)}: ${ok ? "equal" : "**MISMATCH**"}`;
+    const ok = r.valid === r.keyUsedWritten && r.valid === r.usageCounted;
+    return `- ${r.backend}: ${fmt(r.valid)} VALID answers, ${fmt(r.keyUsedWritten)} KeyUsed events written, usage_count grew by ${fmt(r.usageCounted)}: ${ok ? "equal" : "**MISMATCH**"}`;
   });
   return [
     `Command: \`npm run bench:verify\`: ${connections} connections, ~${seconds} s per request type in ${rounds} alternating rounds after a 2 s warm-up each;`,
     "autocannon in a child process; p50 is the median round's, p99 the worst round's.",
     `Machine: ${machine()}.`,
     "",
-    markdownTable(["backend", "request", "requests", "req/s", "p50 ms", "p99 ms", "verify / trivial", "errors"], rows),
+    markdownTable(["backend", "request", "requests", "req/s", "p50 ms", "p99 ms", "vs trivial", "errors"], rows),
     "",
     ...checks,
   ].join("\n");
@@ -163,10 +205,11 @@ function report(results: BackendResult[], { seconds, rounds, connections }: Opti
 
 await runBenchmark({
   name: "verify",
-  usage: "[--seconds 10] [--rounds 3] [--connections 50] [--keys 20]",
+  usage: "[--seconds 10] [--rounds 3] [--connections 50] [--keys 20] [--kinds graphql,auth,json]",
   options: OPTIONS,
   backends: ["pglite", "postgres"],
   async measure({ opts, cluster, eachBackend }) {
+    kindsOf(opts.kinds);
     const results = await eachBackend((backend) => runOn(backend, cluster, opts));
     const mismatch = results.some((r) => r.valid !== r.keyUsedWritten);
     return { markdown: report(results, opts), ok: !mismatch };

@@ -3,11 +3,13 @@ import type { AddressInfo } from "node:net";
 import { tokenVerifierFor } from "../auth/configured-verifier.js";
 import type { Config } from "../config.js";
 import type { Dependencies } from "../graphql/context.js";
+import { gatewayRoutes } from "../gateway/routes.js";
 import { auditRoutes } from "./audit-routes.js";
 import { observe } from "../observability/metrics.js";
 import { startTracing } from "../observability/tracing.js";
 import { consoleRoutes } from "./console-routes.js";
 import { devSignInRoutes } from "./dev-sign-in.js";
+import { answerClientError } from "./client-errors.js";
 import { createHttpServer } from "./http.js";
 import { metricsRoute, startMetricsServer } from "./metrics-route.js";
 import type { Logger } from "./logger.js";
@@ -34,10 +36,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const yoga = createYogaServer(config, services);
   const routes = {
     ...auditRoutes(services.db, verifyToken),
+    ...gatewayRoutes(services),
     "/metrics": metricsRoute(verifyToken, config.metricsToken),
     ...(devSecretFile ? devSignInRoutes(devSecretFile, config) : {}),
   };
   const server = createHttpServer(yoga, services.db, logger, routes, consoleRoutes());
+  server.on("clientError", answerClientError);
   const websocket = attachGraphQLWebSocket(server, yoga, verifyToken);
   const unobserve = observe({ subscriptions: () => services.follower.subscriberCount, pool: () => services.db.stats?.() });
   let metricsServer: Server | undefined;
