@@ -11,7 +11,7 @@ import { migrate } from "../src/db/migrator.js";
 import { openDatabase } from "../src/db/open.js";
 import { openPglite } from "../src/db/pglite.js";
 import { rebuildProjections, verifyProjections } from "../src/projections/rebuild.js";
-import { PROJECTION_TABLES, replayEvents } from "../src/projections/replay.js";
+import { foldEvents, PROJECTION_TABLES, ReplayState, writeState } from "../src/projections/replay.js";
 
 const { values } = parseArgs({
   options: { verify: { type: "boolean" }, rebuild: { type: "boolean" }, "from-file": { type: "string" } },
@@ -28,7 +28,10 @@ async function fromFile(file: string, compare: boolean): Promise<boolean> {
   const scratch = await openPglite(undefined);
   try {
     await migrate(scratch);
-    const { position, count } = await scratch.transaction((tx) => replayEvents(tx, readLogFromNdjson(file)));
+    const state = new ReplayState();
+    await foldEvents(readLogFromNdjson(file), state);
+    await scratch.transaction((tx) => writeState(tx, state, "public"));
+    const { position, count } = state;
     const { rows: summary } = await scratch.query(
       `SELECT service, status, count(*)::int AS keys, sum(usage_count)::text AS uses FROM api_keys GROUP BY 1, 2 ORDER BY 1, 2`,
     );
