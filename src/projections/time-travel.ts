@@ -93,13 +93,17 @@ async function positionAt(tx: SqlClient, time: Date): Promise<bigint> {
   if (rows[0]?.latest == null) return 0n;
   const latest = BigInt(rows[0].latest);
   const head = BigInt(rows[0].head!);
-  const { rows: exact } = await tx.query<{ position: string | null }>(
+  const { rows: exact } =
     head - latest < latest
-      ? `SELECT position::text AS position FROM events WHERE position > $2 AND occurred_at <= to_timestamp($1::double precision / 1000)
-          ORDER BY events.position DESC LIMIT 1`
-      : `SELECT max(position)::text AS position FROM events WHERE occurred_at <= to_timestamp($1::double precision / 1000)`,
-    [at, latest.toString()],
-  );
+      ? await tx.query<{ position: string | null }>(
+          `SELECT position::text AS position FROM events WHERE position > $2 AND occurred_at <= to_timestamp($1::double precision / 1000)
+            ORDER BY events.position DESC LIMIT 1`,
+          [at, latest.toString()],
+        )
+      : await tx.query<{ position: string | null }>(
+          `SELECT max(position)::text AS position FROM events WHERE occurred_at <= to_timestamp($1::double precision / 1000)`,
+          [at],
+        );
   return exact[0]?.position == null ? latest : BigInt(exact[0].position);
 }
 
