@@ -1,4 +1,4 @@
-import { parseEvent, type EventData, type EventType } from "../domain/events.js";
+import { EVENT_TYPES, parseEvent, type EventData, type EventType } from "../domain/events.js";
 import type { SqlClient } from "../db/database.js";
 import type { RecordedEvent } from "../eventstore/types.js";
 
@@ -8,6 +8,16 @@ export type ParsedEvent<T extends EventType = EventType> = Extract<AnyParsedEven
 
 export function parseRecorded(event: RecordedEvent): ParsedEvent {
   return { ...event, ...parseEvent(event.type, event.schemaVersion, event.data) };
+}
+
+const DOMAIN_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
+
+/**
+ * The event parsed, or undefined for a type the domain does not define: the log is open to other
+ * streams, and no projection handles those. A domain type whose payload fails its schema throws.
+ */
+export function parseKnown(event: RecordedEvent): ParsedEvent | undefined {
+  return DOMAIN_TYPES.has(event.type) ? parseRecorded(event) : undefined;
 }
 
 /** The event parsed as `type`, or undefined when it is another type. */

@@ -4,7 +4,7 @@ import type { RecordedEvent } from "../eventstore/types.js";
 import { foldKey } from "./api-keys/fold.js";
 import { API_KEY_INSERT, apiKeyInsertParams, type ApiKey } from "./api-keys/row.js";
 import { UsageTally } from "./key-usage/tally.js";
-import { parseRecorded } from "./parsed-event.js";
+import { parseKnown } from "./parsed-event.js";
 
 /** The tables the projections write; a replay builds scratch copies of exactly these. */
 export const PROJECTION_TABLES = ["api_keys", "key_usage"] as const;
@@ -24,10 +24,10 @@ export class ReplayState {
   count = 0;
 
   apply(event: RecordedEvent): void {
-    const parsed = parseRecorded(event);
-    if (parsed.type === "KeyUsed") {
+    const parsed = parseKnown(event);
+    if (parsed?.type === "KeyUsed") {
       this.usage.add(parsed.data.keyId, Date.parse(parsed.data.usedAt));
-    } else {
+    } else if (parsed) {
       const row = foldKey(this.keys.get(parsed.data.keyId), parsed);
       if (row) this.keys.set(row.id, row);
     }

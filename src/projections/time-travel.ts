@@ -3,7 +3,7 @@ import type { Database, SqlClient } from "../db/database.js";
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "../eventstore/event-store.js";
 import { foldKey, KEY_DECISIONS } from "./api-keys/fold.js";
 import type { ApiKey } from "./api-keys/row.js";
-import { isType, parseRecorded } from "./parsed-event.js";
+import { isType, parseKnown } from "./parsed-event.js";
 
 export type AsOf = { position: bigint } | { time: Date };
 
@@ -51,8 +51,8 @@ async function foldDecisions(tx: SqlClient, keyIds: string[], upTo: bigint): Pro
   );
   const keys = new Map<string, ApiKey>();
   for (const row of rows) {
-    const event = parseRecorded(toRecordedEvent(row));
-    if (!isType(event, KEY_DECISIONS)) continue;
+    const event = parseKnown(toRecordedEvent(row));
+    if (!event || !isType(event, KEY_DECISIONS)) continue;
     const key = foldKey(keys.get(event.data.keyId), event);
     if (key) keys.set(key.id, key);
   }
