@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Database, SqlClient } from "../db/database.js";
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "../eventstore/event-store.js";
 import { foldKey, KEY_DECISIONS } from "./api-keys/fold.js";
-import type { ApiKey } from "./api-keys/row.js";
+import { apiKeyColumns, toApiKey, type ApiKey, type ApiKeySqlRow } from "./api-keys/row.js";
 import { isType, parseKnown } from "./parsed-event.js";
 
 export type AsOf = { position: bigint } | { time: Date };
@@ -25,11 +25,31 @@ export async function keysAsOf(db: Database, asOf: AsOf, filter: KeyTableFilter)
     await tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     const upTo = "position" in asOf ? asOf.position : await positionAt(tx, asOf.time);
     if (upTo <= 0n) return [];
+    if (upTo >= (await headPosition(tx))) return liveTable(tx, filter);
     const keys = await foldDecisions(tx, await candidateKeys(tx, upTo, filter), upTo);
     const table = keys.filter((key) => filter.statuses.includes(key.status));
     await countUses(tx, table, upTo);
     return table.sort((a, b) => (a.createdPosition < b.createdPosition ? 1 : a.createdPosition > b.createdPosition ? -1 : 0));
   });
+}
+
+async function headPosition(tx: SqlClient): Promise<bigint> {
+  const { rows } = await tx.query<{ head: string | null }>(`SELECT max(position)::text AS head FROM events`);
+  return BigInt(rows[0]?.head ?? 0);
+}
+
+/**
+ * At (or past) the head the answer is the live table: projections are written in the transaction
+ * that positions the events, so in one snapshot they are exactly the fold of the log up to its head.
+ */
+async function liveTable(tx: SqlClient, filter: KeyTableFilter): Promise<ApiKey[]> {
+  const { rows } = await tx.query<ApiKeySqlRow>(
+    `SELECT ${apiKeyColumns()} FROM api_keys
+      WHERE ($1::text IS NULL OR owner_id = $1) AND ($2::text IS NULL OR service = $2) AND status = ANY($3::text[])
+      ORDER BY api_keys.created_position DESC`,
+    [filter.ownerId ?? null, filter.service ?? null, filter.statuses],
+  );
+  return rows.map(toApiKey);
 }
 
 async function candidateKeys(tx: SqlClient, upTo: bigint, filter: KeyTableFilter): Promise<string[]> {
