@@ -11,7 +11,7 @@ import { migrate } from "../src/db/migrator.js";
 import { openDatabase } from "../src/db/open.js";
 import { openPglite } from "../src/db/pglite.js";
 import { rebuildProjections, verifyProjections } from "../src/projections/rebuild.js";
-import { PROJECTION_TABLES, replayEvents } from "../src/projections/replay.js";
+import { foldEvents, PROJECTION_TABLES, ReplayState, writeState } from "../src/projections/replay.js";
 import { readHead } from "../src/eventstore/event-store.js";
 import { countLines, counted, observingDatabase, startProgress } from "./progress.js";
 
@@ -31,8 +31,11 @@ async function fromFile(file: string, compare: boolean): Promise<boolean> {
   try {
     await migrate(scratch);
     const progress = startProgress("replay", await countLines(file));
-    const { position, count } = await scratch.transaction((tx) => replayEvents(tx, counted(readLogFromNdjson(file), progress)));
+    const state = new ReplayState();
+    await foldEvents(counted(readLogFromNdjson(file), progress), state);
     progress.stop();
+    await scratch.transaction((tx) => writeState(tx, state, "public"));
+    const { position, count } = state;
     const { rows: summary } = await scratch.query(
       `SELECT service, status, count(*)::int AS keys, sum(usage_count)::text AS uses FROM api_keys GROUP BY 1, 2 ORDER BY 1, 2`,
     );

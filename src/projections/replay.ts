@@ -1,57 +1,88 @@
 import type { SqlClient } from "../db/database.js";
 import { readLogPage } from "../eventstore/event-store.js";
 import type { RecordedEvent } from "../eventstore/types.js";
-import { projections } from "./index.js";
+import { foldKey } from "./api-keys/fold.js";
+import { API_KEY_INSERT, apiKeyInsertParams, type ApiKey } from "./api-keys/row.js";
+import { UsageTally } from "./key-usage/tally.js";
+import { parseKnown } from "./parsed-event.js";
 
 /** The tables the projections write; a replay builds scratch copies of exactly these. */
 export const PROJECTION_TABLES = ["api_keys", "key_usage"] as const;
 
 const PAGE = 5_000;
+/** Rows per bulk INSERT … unnest(…): large enough to amortise, small enough for one message. */
+const WRITE_CHUNK = 20_000;
 
 /**
- * Temporary tables shaped like the live ones. PostgreSQL looks in pg_temp before public, so the
- * projections' own unqualified SQL writes into them: a replay runs the very code the live
- * tables were built with. They vanish with the transaction.
+ * The read tables folded in memory: every key's row and its uses per key and minute. A replay
+ * applies the whole log here and writes each row once at the end; nothing is upserted per event.
+ */
+export class ReplayState {
+  readonly keys = new Map<string, ApiKey>();
+  readonly usage = new UsageTally();
+  position = 0n;
+  count = 0;
+
+  apply(event: RecordedEvent): void {
+    const parsed = parseKnown(event);
+    if (parsed?.type === "KeyUsed") {
+      this.usage.add(parsed.data.keyId, Date.parse(parsed.data.usedAt));
+    } else if (parsed) {
+      const row = foldKey(this.keys.get(parsed.data.keyId), parsed);
+      if (row) this.keys.set(row.id, row);
+    }
+    this.position = event.position;
+    this.count++;
+  }
+
+  /** The api_keys rows with their usage columns filled from the tally. */
+  keyRows(): ApiKey[] {
+    return [...this.keys.values()].map((key) => {
+      const used = this.usage.perKey.get(key.id);
+      return used ? { ...key, usageCount: BigInt(used.count), lastUsedAt: new Date(used.last) } : key;
+    });
+  }
+}
+
+/** Folds the log after `state.position` into `state`, page by page, as `sql` sees it. Reads only. */
+export async function foldLog(sql: SqlClient, state: ReplayState): Promise<void> {
+  for (;;) {
+    const page = await readLogPage(sql, state.position, PAGE);
+    for (const event of page) state.apply(event);
+    if (page.length < PAGE) return;
+  }
+}
+
+/** Folds events from any source (an export file, say). */
+export async function foldEvents(source: AsyncIterable<RecordedEvent> | Iterable<RecordedEvent>, state: ReplayState): Promise<void> {
+  for await (const event of source) state.apply(event);
+}
+
+/**
+ * Temporary tables shaped like the live ones, without their indexes (a bulk load needs none, the
+ * comparison hashes). They vanish with the transaction.
  */
 export async function createScratchTables(tx: SqlClient): Promise<void> {
   for (const table of PROJECTION_TABLES) {
-    await tx.exec(`CREATE TEMP TABLE ${table} (LIKE public.${table} INCLUDING ALL) ON COMMIT DROP`);
+    await tx.exec(`CREATE TEMP TABLE ${table} (LIKE public.${table} INCLUDING DEFAULTS) ON COMMIT DROP`);
   }
 }
 
-export async function applyProjections(tx: SqlClient, events: readonly RecordedEvent[]): Promise<void> {
-  for (const projection of projections) await projection.apply(tx, events);
-}
-
-/** Replays the log as `tx` sees it, after `after` and up to `upTo`, into the (scratch) tables. Returns the last position applied. */
-export async function replayLog(tx: SqlClient, options: { after?: bigint; upTo?: bigint } = {}): Promise<bigint> {
-  let position = options.after ?? 0n;
-  for (;;) {
-    let page = await readLogPage(tx, position, PAGE);
-    if (options.upTo !== undefined) page = page.filter((e) => e.position <= options.upTo!);
-    if (page.length === 0) return position;
-    await applyProjections(tx, page);
-    position = page.at(-1)!.position;
-    if (page.length < PAGE) return position;
+/** Writes the folded rows in bulk into `schema`'s tables (empty ones: the live tables after a DELETE, or scratch tables). */
+export async function writeState(tx: SqlClient, state: ReplayState, schema: "public" | "pg_temp"): Promise<void> {
+  const keys = state.keyRows();
+  const insertKeys = API_KEY_INSERT.replace("INSERT INTO api_keys", `INSERT INTO ${schema}.api_keys`);
+  for (let i = 0; i < keys.length; i += WRITE_CHUNK) {
+    await tx.query(insertKeys, apiKeyInsertParams(keys.slice(i, i + WRITE_CHUNK)));
   }
-}
-
-/** Replays events from any source (an export file, say) in pages. */
-export async function replayEvents(tx: SqlClient, source: AsyncIterable<RecordedEvent>): Promise<{ position: bigint; count: number }> {
-  let page: RecordedEvent[] = [];
-  let position = 0n;
-  let count = 0;
-  for await (const event of source) {
-    page.push(event);
-    if (page.length === PAGE) {
-      await applyProjections(tx, page);
-      page = [];
-    }
-    position = event.position;
-    count++;
+  const { keyIds, minutes, counts } = state.usage.buckets();
+  for (let i = 0; i < keyIds.length; i += WRITE_CHUNK) {
+    await tx.query(
+      `INSERT INTO ${schema}.key_usage (key_id, bucket_start, count)
+       SELECT b.key_id, to_timestamp(b.minute / 1000.0), b.n FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS b(key_id, minute, n)`,
+      [keyIds.slice(i, i + WRITE_CHUNK), minutes.slice(i, i + WRITE_CHUNK), counts.slice(i, i + WRITE_CHUNK)],
+    );
   }
-  if (page.length > 0) await applyProjections(tx, page);
-  return { position, count };
 }
 
 export interface TableDifference {

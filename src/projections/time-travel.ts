@@ -1,6 +1,9 @@
-import type { Database } from "../db/database.js";
-import type { ApiKey } from "../db/generated/prisma/client.js";
-import { createScratchTables, replayLog } from "./replay.js";
+import { z } from "zod";
+import type { Database, SqlClient } from "../db/database.js";
+import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "../eventstore/event-store.js";
+import { foldKey, KEY_DECISIONS } from "./api-keys/fold.js";
+import { apiKeyColumns, toApiKey, type ApiKey, type ApiKeySqlRow } from "./api-keys/row.js";
+import { isType, parseKnown } from "./parsed-event.js";
 
 export type AsOf = { position: bigint } | { time: Date };
 
@@ -10,82 +13,135 @@ export interface KeyTableFilter {
   statuses: string[];
 }
 
-interface ApiKeyRow {
-  [column: string]: unknown;
-  id: string;
-  owner_id: string;
-  service: string;
-  name: string;
-  description: string | null;
-  key_hash: string;
-  masked_key: string;
-  status: string;
-  version: number;
-  created_position: string;
-  created_at: Date;
-  updated_at: Date;
-  last_used_at: Date | null;
-  usage_count: string;
-  revoked_at: Date | null;
-  revoke_reason: string | null;
-}
-
-function toApiKey(row: ApiKeyRow): ApiKey {
-  return {
-    id: row.id,
-    ownerId: row.owner_id,
-    service: row.service,
-    name: row.name,
-    description: row.description,
-    keyHash: row.key_hash,
-    maskedKey: row.masked_key,
-    status: row.status,
-    version: row.version,
-    createdPosition: BigInt(row.created_position),
-    createdAt: new Date(row.created_at),
-    updatedAt: new Date(row.updated_at),
-    lastUsedAt: row.last_used_at && new Date(row.last_used_at),
-    usageCount: BigInt(row.usage_count),
-    revokedAt: row.revoked_at && new Date(row.revoked_at),
-    revokeReason: row.revoke_reason,
-  };
-}
-
 /**
  * The key table as it was at a position (or at the last event that occurred by a time), newest
- * first: the log folded up to that point by the live projections' own code, in scratch tables.
+ * first. Only the keys that can be in the answer are looked at: those created by then with the
+ * filter's owner and service (both fixed at creation). Their decision events up to that point are
+ * folded by the live projection's own fold, and their uses are counted from an index; the cost
+ * follows the size of the answer, not of the log. One read-only snapshot, no transaction id.
  */
 export async function keysAsOf(db: Database, asOf: AsOf, filter: KeyTableFilter): Promise<ApiKey[]> {
   return db.transaction(async (tx) => {
-    await tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-    let upTo: bigint;
-    if ("position" in asOf) {
-      upTo = asOf.position;
-    } else {
-      const { rows } = await tx.query<{ position: string | null }>(
-        `SELECT max(position)::text AS position FROM events WHERE occurred_at <= $1`,
-        [asOf.time.toISOString()],
-      );
-      upTo = BigInt(rows[0]?.position ?? 0);
-    }
-    await createScratchTables(tx);
-    if (upTo > 0n) await replayLog(tx, { upTo });
-    const { rows } = await tx.query<ApiKeyRow>(
-      `SELECT id::text AS id, owner_id, service, name, description, key_hash, masked_key, status, version,
-              created_position::text AS created_position, created_at, updated_at, last_used_at,
-              usage_count::text AS usage_count, revoked_at, revoke_reason
-         FROM pg_temp.api_keys
-        WHERE ($1::text IS NULL OR owner_id = $1) AND ($2::text IS NULL OR service = $2) AND status = ANY($3::text[])
-        ORDER BY api_keys.created_position DESC`,
-      [filter.ownerId ?? null, filter.service ?? null, filter.statuses],
-    );
-    return rows.map(toApiKey);
+    await tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    const upTo = "position" in asOf ? asOf.position : await positionAt(tx, asOf.time);
+    if (upTo <= 0n) return [];
+    if (upTo >= (await headPosition(tx))) return liveTable(tx, filter);
+    const keys = await foldDecisions(tx, await candidateKeys(tx, upTo, filter), upTo);
+    const table = keys.filter((key) => filter.statuses.includes(key.status));
+    await countUses(tx, table, upTo);
+    return table.sort((a, b) => (a.createdPosition < b.createdPosition ? 1 : a.createdPosition > b.createdPosition ? -1 : 0));
   });
 }
 
-/** `asOf` as a client writes it: a log position (digits) or an ISO-8601 timestamp. */
+async function headPosition(tx: SqlClient): Promise<bigint> {
+  const { rows } = await tx.query<{ head: string | null }>(`SELECT max(position)::text AS head FROM events`);
+  return BigInt(rows[0]?.head ?? 0);
+}
+
+/**
+ * At (or past) the head the answer is the live table: projections are written in the transaction
+ * that positions the events, so in one snapshot they are exactly the fold of the log up to its head.
+ */
+async function liveTable(tx: SqlClient, filter: KeyTableFilter): Promise<ApiKey[]> {
+  const { rows } = await tx.query<ApiKeySqlRow>(
+    `SELECT ${apiKeyColumns()} FROM api_keys
+      WHERE ($1::text IS NULL OR owner_id = $1) AND ($2::text IS NULL OR service = $2) AND status = ANY($3::text[])
+      ORDER BY api_keys.created_position DESC`,
+    [filter.ownerId ?? null, filter.service ?? null, filter.statuses],
+  );
+  return rows.map(toApiKey);
+}
+
+async function candidateKeys(tx: SqlClient, upTo: bigint, filter: KeyTableFilter): Promise<string[]> {
+  const { rows } = await tx.query<{ id: string }>(
+    `SELECT id::text AS id FROM api_keys
+      WHERE ($1::text IS NULL OR owner_id = $1) AND ($2::text IS NULL OR service = $2) AND created_position <= $3`,
+    [filter.ownerId ?? null, filter.service ?? null, upTo.toString()],
+  );
+  return rows.map((row) => row.id);
+}
+
+async function foldDecisions(tx: SqlClient, keyIds: string[], upTo: bigint): Promise<ApiKey[]> {
+  if (keyIds.length === 0) return [];
+  const { rows } = await tx.query<EventRow>(
+    `SELECT ${EVENT_COLUMNS} FROM events
+      WHERE stream_id = ANY($1::text[]) AND stream_version IS NOT NULL AND position <= $2
+      ORDER BY events.position`,
+    [keyIds, upTo.toString()],
+  );
+  const keys = new Map<string, ApiKey>();
+  for (const row of rows) {
+    const event = parseKnown(toRecordedEvent(row));
+    if (!event || !isType(event, KEY_DECISIONS)) continue;
+    const key = foldKey(keys.get(event.data.keyId), event);
+    if (key) keys.set(key.id, key);
+  }
+  return [...keys.values()];
+}
+
+/** usage_count and last_used_at as of `upTo`, from the KeyUsed index (a KeyUsed event occurs at its usedAt). */
+async function countUses(tx: SqlClient, keys: ApiKey[], upTo: bigint): Promise<void> {
+  if (keys.length === 0) return;
+  const { rows } = await tx.query<{ key_id: string; uses: string; last: Date | string }>(
+    `SELECT stream_id AS key_id, count(*)::text AS uses, max(occurred_at) AS last FROM events
+      WHERE type = 'KeyUsed' AND stream_id = ANY($1::text[]) AND position <= $2
+      GROUP BY stream_id`,
+    [keys.map((key) => key.id), upTo.toString()],
+  );
+  const uses = new Map(rows.map((row) => [row.key_id, row]));
+  for (const key of keys) {
+    const used = uses.get(key.id);
+    if (!used) continue;
+    key.usageCount = BigInt(used.uses);
+    key.lastUsedAt = used.last instanceof Date ? used.last : new Date(used.last);
+  }
+}
+
+/**
+ * The last position whose event occurred by `time`. The latest event by time gives a lower
+ * bound; events positioned after it are few when `time` is recent (read backwards from the head)
+ * and many when it is old (then the occurred_at index is read up to `time` instead).
+ */
+async function positionAt(tx: SqlClient, time: Date): Promise<bigint> {
+  const at = time.getTime();
+  const { rows } = await tx.query<{ latest: string | null; head: string | null }>(
+    `SELECT (SELECT position::text FROM events WHERE occurred_at <= to_timestamp($1::double precision / 1000)
+              ORDER BY occurred_at DESC, position DESC LIMIT 1) AS latest,
+            (SELECT max(position)::text FROM events) AS head`,
+    [at],
+  );
+  if (rows[0]?.latest == null) return 0n;
+  const latest = BigInt(rows[0].latest);
+  const head = BigInt(rows[0].head!);
+  const { rows: exact } =
+    head - latest < latest
+      ? await tx.query<{ position: string | null }>(
+          `SELECT position::text AS position FROM events WHERE position > $2 AND occurred_at <= to_timestamp($1::double precision / 1000)
+            ORDER BY events.position DESC LIMIT 1`,
+          [at, latest.toString()],
+        )
+      : await tx.query<{ position: string | null }>(
+          `SELECT max(position)::text AS position FROM events WHERE occurred_at <= to_timestamp($1::double precision / 1000)`,
+          [at],
+        );
+  return exact[0]?.position == null ? latest : BigInt(exact[0].position);
+}
+
+const MAX_POSITION = 2n ** 63n - 1n;
+const rfc3339 = z.iso.datetime({ offset: true });
+
+/**
+ * `asOf` as a client writes it: a log position (up to 19 digits; beyond the largest 64-bit
+ * position means "now") or an RFC 3339 timestamp (`2026-03-07T12:00:00Z`, `…T12:00:00.5+01:00`).
+ * Anything else is undefined.
+ */
 export function parseAsOf(value: string): AsOf | undefined {
-  if (/^\d{1,19}$/.test(value)) return { position: BigInt(value) };
-  const time = Date.parse(value);
+  if (/^\d{1,19}$/.test(value)) {
+    const position = BigInt(value);
+    return { position: position > MAX_POSITION ? MAX_POSITION : position };
+  }
+  const upper = value.toUpperCase();
+  if (!rfc3339.safeParse(upper).success) return undefined;
+  const time = Date.parse(upper);
   return Number.isNaN(time) ? undefined : { time: new Date(time) };
 }

@@ -69,11 +69,11 @@ builder.queryFields((t) => ({
         }),
       },
       resolve: async (query, _root, args, ctx) => {
-        if (args.asOf) return pageInMemory(await pastKeyTable(ctx, { ...args, asOf: args.asOf }), query);
+        if (args.asOf != null) return pageInMemory(await pastKeyTable(ctx, { ...args, asOf: args.asOf }), query);
         return ctx.db.prisma.apiKey.findMany({ ...query, where: liveTableFilter(ctx, args), orderBy: { createdPosition: "desc" } });
       },
       totalCount: async (_connection, args, ctx) => {
-        if (args.asOf) return (await pastKeyTable(ctx, { ...args, asOf: args.asOf })).length;
+        if (args.asOf != null) return (await pastKeyTable(ctx, { ...args, asOf: args.asOf })).length;
         return ctx.db.prisma.apiKey.count({ where: liveTableFilter(ctx, args) });
       },
     },
