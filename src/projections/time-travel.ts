@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Database, SqlClient } from "../db/database.js";
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "../eventstore/event-store.js";
+import { parsePosition } from "../eventstore/position.js";
 import { foldKey, KEY_DECISIONS } from "./api-keys/fold.js";
 import { apiKeyColumns, toApiKey, type ApiKey, type ApiKeySqlRow } from "./api-keys/row.js";
 import { isType, parseKnown } from "./parsed-event.js";
@@ -127,7 +128,6 @@ async function positionAt(tx: SqlClient, time: Date): Promise<bigint> {
   return exact[0]?.position == null ? latest : BigInt(exact[0].position);
 }
 
-const MAX_POSITION = 2n ** 63n - 1n;
 const rfc3339 = z.iso.datetime({ offset: true });
 
 /**
@@ -136,9 +136,9 @@ const rfc3339 = z.iso.datetime({ offset: true });
  * Anything else is undefined.
  */
 export function parseAsOf(value: string): AsOf | undefined {
-  if (/^\d{1,19}$/.test(value)) {
-    const position = BigInt(value);
-    return { position: position > MAX_POSITION ? MAX_POSITION : position };
+  const position = parsePosition(value);
+  if (position !== undefined) {
+    return { position };
   }
   const upper = value.toUpperCase();
   if (!rfc3339.safeParse(upper).success) return undefined;

@@ -1,9 +1,8 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { mayRead } from "../../auth/visibility.js";
 import type { ApiKey } from "../../db/generated/prisma/client.js";
-import type { EventData } from "../../domain/events.js";
 import type { Service } from "../../domain/services.js";
-import type { RecordedEvent } from "../../eventstore/types.js";
+import { recordedAs, type ParsedEvent } from "../../projections/parsed-event.js";
 import type { OVERFLOWED } from "../../subscriptions/bounded-stream.js";
 import { follow } from "../../subscriptions/follow.js";
 import { builder } from "../builder.js";
@@ -13,7 +12,7 @@ import { unlessOverflowed } from "../lib/overflow.js";
 import { requireKeyReader } from "../lib/viewer.js";
 
 interface KeyUsedShape {
-  event: RecordedEvent;
+  event: ParsedEvent<"KeyUsed">;
   key: ApiKey;
 }
 
@@ -23,7 +22,7 @@ const KeyUsedEvent = builder.objectRef<KeyUsedShape>("KeyUsedEvent").implement({
     service: t.field({ type: ServiceEnum, resolve: ({ key }) => key.service as Service }),
     name: t.string({ resolve: ({ key }) => key.name }),
     maskedKey: t.string({ resolve: ({ key }) => key.maskedKey }),
-    usedAt: t.field({ type: "DateTime", resolve: ({ event }) => new Date((event.data as EventData<"KeyUsed">).usedAt) }),
+    usedAt: t.field({ type: "DateTime", resolve: ({ event }) => new Date(event.data.usedAt) }),
     position: t.string({ description: "The event's log position (64-bit)", resolve: ({ event }) => event.position.toString() }),
   }),
 });
@@ -40,9 +39,11 @@ builder.subscriptionField("keyUsed", (t) =>
         ctx.follower,
         ({ events, keys }) => {
           const out: KeyUsedShape[] = [];
-          for (const event of events) {
-            if (event.type !== "KeyUsed" || (onlyKey && event.streamId !== onlyKey)) continue;
-            const key = keys.get(event.streamId);
+          for (const recorded of events) {
+            if (recorded.type !== "KeyUsed" || (onlyKey && recorded.streamId !== onlyKey)) continue;
+            const key = keys.get(recorded.streamId);
+            const event = recordedAs(recorded, "KeyUsed");
+            if (!event) continue;
             if (key && mayRead(viewer, key) && (!args.service || key.service === args.service)) out.push({ event, key });
           }
           return out;
