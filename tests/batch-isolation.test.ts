@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Caller } from "../src/commands/api-keys.js";
-import { GroupCommit } from "../src/commands/group-commit.js";
+import { GroupCommit } from "../src/lib/group-commit.js";
 import type { RunningServer } from "../src/server/app.js";
 import { CreateKeyDocument, VerifyDocument } from "./generated/graphql.js";
 import { clientFor, expectCode } from "./support/clients.js";

@@ -1,6 +1,6 @@
 import { CompactSign } from "jose";
 import type { SqlClient } from "../db/database.js";
-import { readHead } from "../eventstore/event-store.js";
+import { LOG_PAGE_SIZE, readHead } from "../eventstore/event-store.js";
 import { CHECKPOINT_ALG, type SigningKey } from "./signing.js";
 
 /** Distinguishes checkpoint signatures from any other JWS the same key might ever produce. */
@@ -59,7 +59,7 @@ export async function* readCheckpointsFromDatabase(
   db: SqlClient,
   options: { upTo?: bigint; pageSize?: number } = {},
 ): AsyncGenerator<Checkpoint> {
-  const pageSize = options.pageSize ?? 5000;
+  const pageSize = options.pageSize ?? LOG_PAGE_SIZE;
   let after = -1n;
   for (;;) {
     const { rows } = await db.query<CheckpointRow>(

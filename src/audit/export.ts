@@ -1,7 +1,7 @@
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { SqlClient } from "../db/database.js";
-import { EVENT_COLUMNS, readHead, toRecordedEvent, type EventRow } from "../eventstore/event-store.js";
+import { EVENT_COLUMNS, LOG_PAGE_SIZE, readHead, toRecordedEvent, type EventRow } from "../eventstore/event-store.js";
 import type { RecordedEvent } from "../eventstore/types.js";
 import { readCheckpointsFromDatabase } from "./checkpoints.js";
 import { checkpointToNdjson, eventToNdjson } from "./ndjson.js";
@@ -31,7 +31,7 @@ export async function exportNdjson(
   writable: Writable,
   options: ExportOptions = {},
 ): Promise<ExportResult> {
-  const pageSize = options.pageSize ?? 5000;
+  const pageSize = options.pageSize ?? LOG_PAGE_SIZE;
   const upTo = options.upTo ?? (await readHead(db)).position;
   const streamIds = options.filter ? [...new Set(options.filter.streamIds)] : null;
   const result: ExportResult = { eventsWritten: 0n, lastPosition: afterPosition };

@@ -8,7 +8,7 @@ import type { EventStore } from "../eventstore/event-store.js";
 import { ANY_VERSION, type AppendRequest } from "../eventstore/types.js";
 import { groupCommitBatchSize, verifications } from "../observability/metrics.js";
 import type { Caller } from "./api-keys.js";
-import { GroupCommit } from "./group-commit.js";
+import { GroupCommit } from "../lib/group-commit.js";
 import { metadataOf, toNewEvent } from "./recording.js";
 
 const LONE_SURROGATE = /\p{Surrogate}/u;

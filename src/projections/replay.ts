@@ -1,5 +1,5 @@
 import type { SqlClient } from "../db/database.js";
-import { readLogPage } from "../eventstore/event-store.js";
+import { readLog } from "../eventstore/event-store.js";
 import type { RecordedEvent } from "../eventstore/types.js";
 import { foldKey } from "./api-keys/fold.js";
 import { API_KEY_INSERT, apiKeyInsertParams, type ApiKey } from "./api-keys/row.js";
@@ -9,7 +9,6 @@ import { parseKnown } from "./parsed-event.js";
 /** The tables the projections write; a replay builds scratch copies of exactly these. */
 export const PROJECTION_TABLES = ["api_keys", "key_usage"] as const;
 
-const PAGE = 5_000;
 /** Rows per bulk INSERT … unnest(…): large enough to amortise, small enough for one message. */
 const WRITE_CHUNK = 20_000;
 
@@ -46,11 +45,7 @@ export class ReplayState {
 
 /** Folds the log after `state.position` into `state`, page by page, as `sql` sees it. Reads only. */
 export async function foldLog(sql: SqlClient, state: ReplayState): Promise<void> {
-  for (;;) {
-    const page = await readLogPage(sql, state.position, PAGE);
-    for (const event of page) state.apply(event);
-    if (page.length < PAGE) return;
-  }
+  for await (const event of readLog(sql, { after: state.position })) state.apply(event);
 }
 
 /** Folds events from any source (an export file, say). */

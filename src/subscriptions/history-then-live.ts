@@ -1,9 +1,9 @@
+import { LOG_PAGE_SIZE } from "../eventstore/event-store.js";
 import type { RecordedEvent } from "../eventstore/types.js";
 import { OVERFLOWED } from "./bounded-stream.js";
 import { follow } from "./follow.js";
 import type { FollowedBatch, LogFollower } from "./log-follower.js";
 
-const HISTORY_PAGE = 500;
 
 export interface HistoryThenLive {
   follower: LogFollower;
@@ -29,12 +29,12 @@ export async function* historyThenLive(options: HistoryThenLive): AsyncGenerator
     let last = options.after ?? seam;
     if (last < seam) {
       for (;;) {
-        const page = await readHistory(last, HISTORY_PAGE);
+        const page = await readHistory(last, LOG_PAGE_SIZE);
         for (const event of page) {
           last = event.position;
           yield event;
         }
-        if (page.length < HISTORY_PAGE) break;
+        if (page.length < LOG_PAGE_SIZE) break;
       }
       // The history read everything committed up to the seam; what matched is sent.
       if (last < seam) last = seam;
