@@ -84,41 +84,53 @@ describe(`event store (${backendName})`, () => {
     expect(await store.readStream(stream)).toHaveLength(2);
   });
 
-  it("rolls back the events when an inline projection fails", async () => {
-    const failing: InlineProjection = {
-      name: "failing",
+  it("seals nothing while a projection fails, loses nothing, and seals once it passes", async () => {
+    const own = await createTestDatabase();
+    let failing = true;
+    const warnings: string[] = [];
+    const poisoned: InlineProjection = {
+      name: "poisoned",
       async apply(_tx, events) {
-        if (events.some((e) => e.type === "Poison")) throw new Error("projection failed");
+        if (failing && events.some((e) => e.type === "Poison")) throw new Error("projection failed");
       },
     };
-    const guarded = new EventStore(db, { projections: [failing] });
-    const stream = randomUUID();
-    const before = await store.head();
-    await expect(guarded.append(stream, 0, [event("Fine"), event("Poison")])).rejects.toThrow("projection failed");
-    expect(await store.readStream(stream)).toEqual([]);
-    expect(await store.head()).toEqual(before);
-    await guarded.append(stream, 0, [event("Fine")]);
-    expect(await store.readStream(stream)).toHaveLength(1);
+    const guarded = new EventStore(own.db, {
+      projections: [poisoned],
+      logger: { warn: (_o, message) => warnings.push(message), error: (_o, message) => warnings.push(message) },
+    });
+    try {
+      const stream = randomUUID();
+      await guarded.appendFacts([{ streamId: stream, expectedVersion: ANY_VERSION, events: [event("Fine"), event("Poison")], metadata: {} }]);
+      await expect.poll(() => warnings.length, { timeout: 10_000 }).toBeGreaterThan(0);
+      expect(warnings[0]).toMatch(/sealer cycle failed/);
+      expect(await guarded.readAll(0n, 100)).toEqual([]);
+      failing = false;
+      await expect.poll(async () => (await guarded.readAll(0n, 100)).map((e) => e.type), { timeout: 10_000 }).toEqual(["Fine", "Poison"]);
+    } finally {
+      await guarded.close();
+      await own.cleanup();
+    }
   });
 
-  it("runs inline projections in the append's transaction, seeing the new events", async () => {
-    await db.exec("CREATE TABLE IF NOT EXISTS test_counts (stream_id text PRIMARY KEY, n int NOT NULL)");
-    const counting: InlineProjection = {
-      name: "counting",
+  it("runs projections in the sealer's transaction, seeing the events with their positions", async () => {
+    const own = await createTestDatabase();
+    await own.db.exec("CREATE TABLE test_seen (position bigint PRIMARY KEY, stream_id text NOT NULL)");
+    const recording: InlineProjection = {
+      name: "recording",
       async apply(tx, events) {
-        for (const e of events) {
-          await tx.query(
-            `INSERT INTO test_counts VALUES ($1, 1) ON CONFLICT (stream_id) DO UPDATE SET n = test_counts.n + 1`,
-            [e.streamId],
-          );
-        }
+        for (const e of events) await tx.query(`INSERT INTO test_seen VALUES ($1, $2)`, [e.position.toString(), e.streamId]);
       },
     };
-    const projected = new EventStore(db, { projections: [counting] });
-    const stream = randomUUID();
-    await projected.append(stream, 0, [event("A"), event("B")]);
-    const { rows } = await db.query<{ n: number }>("SELECT n FROM test_counts WHERE stream_id = $1", [stream]);
-    expect(rows[0]?.n).toBe(2);
+    const projected = new EventStore(own.db, { projections: [recording] });
+    try {
+      const stream = randomUUID();
+      const recorded = await projected.append(stream, 0, [event("A"), event("B")]);
+      const { rows } = await own.db.query<{ position: string }>("SELECT position::text AS position FROM test_seen WHERE stream_id = $1 ORDER BY position", [stream]);
+      expect(rows.map((r) => BigInt(r.position))).toEqual(recorded.map((e) => e.position));
+    } finally {
+      await projected.close();
+      await own.cleanup();
+    }
   });
 
   it("binds every event into one SHA-256 chain in position order", async () => {

@@ -1,7 +1,7 @@
 import { compactVerify, createLocalJWKSet, errors, type JSONWebKeySet } from "jose";
 import { z } from "zod";
 import type { SqlClient } from "../db/database.js";
-import { readHead, readLogPage } from "../eventstore/event-store.js";
+import { readHead, readLog } from "../eventstore/log-reader.js";
 import { chainHash, GENESIS_HASH } from "../eventstore/hash-chain.js";
 import type { LogHead, RecordedEvent } from "../eventstore/types.js";
 import { CHECKPOINT_TYP, readCheckpointsFromDatabase, type Checkpoint } from "./checkpoints.js";
@@ -201,22 +201,7 @@ function peekable<T>(items: AsyncIterable<T> | Iterable<T>): Peekable<T> {
 }
 
 /** The log in position order, read in pages so memory stays flat however long it is. */
-export async function* readLogFromDatabase(
-  db: SqlClient,
-  options: { after?: bigint; upTo?: bigint; pageSize?: number } = {},
-): AsyncGenerator<RecordedEvent> {
-  const pageSize = options.pageSize ?? 5000;
-  let after = options.after ?? 0n;
-  for (;;) {
-    const page = await readLogPage(db, after, pageSize);
-    for (const event of page) {
-      if (options.upTo !== undefined && event.position > options.upTo) return;
-      yield event;
-    }
-    if (page.length < pageSize) return;
-    after = page.at(-1)!.position;
-  }
-}
+export const readLogFromDatabase = readLog;
 
 /**
  * Verifies the database's whole log against its checkpoints and registered keys. The last

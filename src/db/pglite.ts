@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "./generated/prisma/client.js";
-import type { Database, QueryResult, Row, SqlClient, Unlisten } from "./database.js";
+import type { Database, QueryResult, Row, Session, SqlClient, Unlisten } from "./database.js";
 import { acquireDirectoryLock } from "./directory-lock.js";
 
 function wrap(client: PGlite | Transaction): SqlClient {
@@ -44,6 +44,8 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   const base = wrap(pglite);
   let closed = false;
+  let onClosed!: (reason: "closed") => void;
+  const closedSignal = new Promise<"closed">((resolve) => (onClosed = resolve));
 
   return {
     kind: "pglite",
@@ -57,9 +59,15 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
         if (!closed) await unlisten();
       };
     },
+    // One connection: a session is that connection, lost when the database closes.
+    async openSession() {
+      const transaction: Session["transaction"] = (work) => pglite.transaction((tx) => work(wrap(tx)));
+      return { ...base, transaction, lost: closedSignal, close: async () => {} };
+    },
     async close() {
       if (closed) return;
       closed = true;
+      onClosed("closed");
       await prisma.$disconnect().catch(() => {});
       await pglite.close();
       releaseLock?.();

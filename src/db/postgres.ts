@@ -1,7 +1,7 @@
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/prisma/client.js";
-import { DatabaseUnavailableError, type Database, type QueryResult, type Row, type SqlClient, type Unlisten } from "./database.js";
+import { DatabaseUnavailableError, type Database, type QueryResult, type Row, type Session, type SqlClient, type Unlisten } from "./database.js";
 
 export interface PostgresOptions {
   url: string;
@@ -11,7 +11,7 @@ export interface PostgresOptions {
   onError?: (error: Error) => void;
 }
 
-function wrap(client: pg.Pool | pg.PoolClient): SqlClient {
+function wrap(client: pg.Pool | pg.PoolClient | pg.Client): SqlClient {
   return {
     async query<R extends Row>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
       const result = await client.query<R>(text, params as unknown[]);
@@ -58,6 +58,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
 
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: false }) });
   const listeners = new Set<ListenerConnection>();
+  const sessions = new Set<Session>();
   const base = wrap(pool);
 
   return {
@@ -88,11 +89,56 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
         await connection.stop();
       };
     },
+    async openSession({ applicationName, idleInTransactionTimeoutMs }) {
+      let session: Session | undefined;
+      session = await openSession(options.url, applicationName, idleInTransactionTimeoutMs, () => session && sessions.delete(session));
+      sessions.add(session);
+      return session;
+    },
     async close() {
+      await Promise.all([...sessions].map((session) => session.close()));
       await Promise.all([...listeners].map((listener) => listener.stop()));
       listeners.clear();
       await prisma.$disconnect();
       await pool.end();
+    },
+  };
+}
+
+async function openSession(url: string, applicationName: string, idleTimeoutMs: number, onEnd: () => void): Promise<Session> {
+  const client = new pg.Client({
+    connectionString: url,
+    application_name: applicationName,
+    options: `-c idle_in_transaction_session_timeout=${idleTimeoutMs} -c TimeZone=UTC`,
+  });
+  let closing = false;
+  let settle!: (reason: "closed" | "broken") => void;
+  const lost = new Promise<"closed" | "broken">((resolve) => (settle = resolve));
+  client.on("error", () => settle("broken"));
+  client.on("end", () => {
+    onEnd();
+    settle(closing ? "closed" : "broken");
+  });
+  await client.connect();
+  const base = wrap(client);
+  return {
+    ...base,
+    lost,
+    async transaction(work) {
+      await client.query("BEGIN");
+      try {
+        const result = await work(base);
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw error;
+      }
+    },
+    async close() {
+      closing = true;
+      await client.end().catch(() => {});
+      settle("closed");
     },
   };
 }

@@ -1,7 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { sqlState, UNIQUE_VIOLATION, type Database, type SqlClient, type Unlisten } from "../db/database.js";
 import { ConcurrencyError, DuplicateEventError } from "./errors.js";
-import { chainHash, GENESIS_HASH } from "./hash-chain.js";
+import { readHead, readLogPage } from "./log-reader.js";
+import { hookOf, type InlineProjection, type ProjectionHook } from "./projection-hook.js";
+import { SEALED_RECORD_COLUMNS, toRecordedEvent, type EventRow } from "./rows.js";
+import { SealWatch } from "./seal-watch.js";
+import { EVENTS_CHANNEL, SEAL_REQUEST_CHANNEL, Sealer, type SealerLogger } from "./sealer.js";
 import {
   ANY_VERSION,
   type AppendRequest,
@@ -13,72 +17,74 @@ import {
   type RecordedEvent,
 } from "./types.js";
 
-/**
- * Runs inside the append's transaction, under the append lock, after the events are inserted:
- * it sees their positions, and if it throws nothing of the append is written.
- */
-export interface InlineProjection {
-  readonly name: string;
-  apply(tx: SqlClient, events: readonly RecordedEvent[]): Promise<void>;
-}
+export { EVENTS_CHANNEL } from "./sealer.js";
+export type { InlineProjection, ProjectionHook } from "./projection-hook.js";
 
 export interface EventStoreOptions {
-  projections?: InlineProjection[];
+  /** Applied by the sealer to each batch it seals. Every store on one database shares its sealer. */
+  projections?: readonly InlineProjection[];
+  project?: ProjectionHook;
   clock?: () => Date;
+  logger?: SealerLogger;
 }
 
-export const EVENTS_CHANNEL = "keyledger_events";
+interface Shared {
+  sealer: Sealer;
+  watch: SealWatch;
+}
 
-/** Serialises appends (and so the order of positions) across every connection and process. */
-export const APPEND_LOCK = 0x6b6c6467; // "kldg"
+/** One sealer (and one seal watch) per database handle, however many stores use it. */
+const perDatabase = new WeakMap<Database, Shared>();
 
-export const EVENT_COLUMNS = `position::text AS position, event_id, stream_id, stream_version, type, schema_version,
-  data, metadata, occurred_at, hash`;
+function sharedFor(db: Database, project: ProjectionHook | undefined, logger: SealerLogger | undefined): Shared {
+  const existing = perDatabase.get(db);
+  if (existing) {
+    if (project && existing.sealer.projects !== project) {
+      throw new Error("This database already has a sealer applying other projections; give every store the same ones");
+    }
+    return existing;
+  }
+  const sealer = new Sealer(db, { project, logger });
+  const shared = { sealer, watch: new SealWatch(db, sealer) };
+  perDatabase.set(db, shared);
+  sealer.start();
+  return shared;
+}
 
-export interface EventRow {
-  [key: string]: unknown;
-  position: string;
+const hooks = new WeakMap<readonly InlineProjection[], ProjectionHook>();
+
+interface InsertedRow {
+  [column: string]: unknown;
+  seq: string;
   event_id: string;
-  stream_id: string;
-  stream_version: number | null;
-  type: string;
-  schema_version: number;
-  data: Record<string, unknown>;
-  metadata: EventMetadata;
-  occurred_at: Date | string;
-  hash: string;
 }
 
-export function toRecordedEvent(row: EventRow): RecordedEvent {
-  return {
-    position: BigInt(row.position),
-    eventId: row.event_id,
-    streamId: row.stream_id,
-    streamVersion: row.stream_version,
-    type: row.type,
-    schemaVersion: row.schema_version,
-    data: row.data,
-    metadata: row.metadata,
-    occurredAt: row.occurred_at instanceof Date ? row.occurred_at : new Date(row.occurred_at),
-    hash: row.hash,
-  };
-}
-
+/**
+ * The log's writer and reader. Appends only INSERT (one statement, no lock); the sealer gives
+ * committed events their positions. `append`/`appendMany` answer once their events are sealed
+ * and projected (read-your-writes); `appendFacts` answers once they are committed.
+ */
 export class EventStore {
-  private readonly projections: InlineProjection[];
   private readonly clock: () => Date;
+  private readonly sealer: Sealer;
+  private readonly watch: SealWatch;
 
   constructor(
     private readonly db: Database,
     options: EventStoreOptions = {},
   ) {
-    this.projections = options.projections ?? [];
     this.clock = options.clock ?? (() => new Date());
+    let project = options.project;
+    if (!project && options.projections) {
+      project = hooks.get(options.projections) ?? hookOf(options.projections);
+      hooks.set(options.projections, project);
+    }
+    ({ sealer: this.sealer, watch: this.watch } = sharedFor(db, project, options.logger));
   }
 
   /**
-   * Appends `events` to one stream in one transaction. With a numeric `expectedVersion` a stale
-   * decision throws ConcurrencyError and writes nothing; ANY_VERSION appends facts that never conflict.
+   * Appends `events` to one stream. With a numeric `expectedVersion` a stale decision throws
+   * ConcurrencyError and writes nothing; ANY_VERSION appends facts that never conflict.
    */
   async append(
     streamId: string,
@@ -90,20 +96,44 @@ export class EventStore {
     return recorded ?? [];
   }
 
-  /** Several appends in one transaction (group commit): all are written, or none. */
+  /** Several appends in one statement (group commit): all are written, or none; answered once sealed. */
   async appendMany(requests: AppendRequest[]): Promise<RecordedEvent[][]> {
     const pending = requests.map((request) => this.prepare(request));
-    const all = pending.flat();
-    if (all.length === 0) return requests.map(() => []);
+    if (pending.every((events) => events.length === 0)) return requests.map(() => []);
+    let inserted: InsertedRow[];
     try {
-      const recorded = await this.db.transaction((tx) => this.write(tx, requests, all));
-      let offset = 0;
-      return pending.map((events) => recorded.slice(offset, (offset += events.length)));
+      inserted = await this.insert(requests, pending);
     } catch (error) {
       const replay = await this.alreadyAppended(requests, pending, error);
       if (replay) return replay;
+      throw await this.translate(requests, error);
+    }
+    this.requestSeal();
+    const sealed = await this.watch.waitFor(inserted.map((row) => BigInt(row.seq)));
+    let offset = 0;
+    return pending.map((events) => sealed.slice(offset, (offset += events.length)));
+  }
+
+  /**
+   * Facts (ANY_VERSION) answered once committed: durable, sealed within milliseconds after.
+   * The hot path of verification: one INSERT statement, nothing else. Given `tx`, the insert runs
+   * in the caller's transaction instead (a per-key decision under that key's row lock, say).
+   */
+  async appendFacts(requests: AppendRequest[], tx?: SqlClient): Promise<void> {
+    if (requests.some((r) => r.expectedVersion !== ANY_VERSION)) throw new RangeError("appendFacts takes ANY_VERSION appends only");
+    const pending = requests.map((request) => this.prepare(request));
+    if (pending.every((events) => events.length === 0)) return;
+    if (tx) {
+      await this.insert(requests, pending, tx);
+      return; // the sealer finds it within its idle pause once the caller commits
+    }
+    try {
+      await this.insert(requests, pending);
+    } catch (error) {
+      if (await this.alreadyAppended(requests, pending, error)) return;
       throw error;
     }
+    this.sealer.wake();
   }
 
   private prepare(request: AppendRequest): PendingEvent[] {
@@ -124,49 +154,54 @@ export class EventStore {
     }));
   }
 
-  private async write(tx: SqlClient, requests: AppendRequest[], events: PendingEvent[]): Promise<RecordedEvent[]> {
-    await this.checkVersions(tx, requests);
-
-    // Positions and chain hashes are decided under the lock, held from here to commit, so
-    // positions become visible in exactly their numeric order.
-    // The head is read in a statement of its own so that its snapshot is taken after the lock.
-    await tx.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
-    const head = await readHead(tx);
-    let previousHash = head.hash;
-    let position = head.position;
-    const recorded = events.map((event) => {
-      position += 1n;
-      const hash = chainHash(previousHash, { ...event, position });
-      previousHash = hash;
-      return { ...event, position, hash };
+  /**
+   * One INSERT for every event of every request. A decision's first event requires the version it
+   * was decided on to exist (so a future version cannot leave a hole); the unique (stream,
+   * version) index rejects a stale one. Together they make optimistic concurrency exact.
+   */
+  private async insert(requests: AppendRequest[], pending: PendingEvent[][], within?: SqlClient): Promise<InsertedRow[]> {
+    const all = pending.flat();
+    const requires = pending.flatMap((events, r) =>
+      events.map((_, index) => (index === 0 && requests[r]!.expectedVersion !== ANY_VERSION ? (requests[r]!.expectedVersion as number) : null)),
+    );
+    const statement = (sql: SqlClient) =>
+      sql.query<InsertedRow>(
+        `INSERT INTO event_records (event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+         SELECT u.event_id, u.stream_id, u.stream_version, u.type, u.schema_version, u.data, u.metadata, u.occurred_at
+           FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::timestamptz[], $9::int[])
+                WITH ORDINALITY AS u(event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, requires, n)
+          WHERE u.requires IS NULL OR u.requires = 0
+             OR EXISTS (SELECT 1 FROM event_records e WHERE e.stream_id = u.stream_id AND e.stream_version = u.requires)
+          ORDER BY u.n
+         RETURNING seq::text AS seq, event_id`,
+        [
+          all.map((e) => e.eventId),
+          all.map((e) => e.streamId),
+          all.map((e) => e.streamVersion),
+          all.map((e) => e.type),
+          all.map((e) => e.schemaVersion),
+          all.map((e) => JSON.stringify(e.data)),
+          all.map((e) => JSON.stringify(e.metadata)),
+          all.map((e) => e.occurredAt.toISOString()),
+          requires,
+        ],
+      );
+    if (requires.every((r) => r === null || r === 0)) return (await statement(within ?? this.db)).rows;
+    // A version guard may leave some rows out: then none may be written.
+    return this.db.transaction(async (tx) => {
+      const { rows } = await statement(tx);
+      if (rows.length === all.length) return rows;
+      const written = new Set(rows.map((row) => row.event_id));
+      const stale = pending.findIndex((events) => events.length > 0 && !written.has(events[0]!.eventId));
+      const request = requests[stale]!;
+      throw new ConcurrencyError(request.streamId, request.expectedVersion as number, await currentVersion(tx, request.streamId));
     });
-    await insertEvents(tx, recorded);
-    for (const projection of this.projections) await projection.apply(tx, recorded);
-    await tx.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, position.toString()]);
-    return recorded;
   }
 
-  /**
-   * Versions only grow, so checking before the lock is exact together with the unique
-   * (stream, version) index: a stream that moves on after this check fails the insert.
-   */
-  private async checkVersions(tx: SqlClient, requests: AppendRequest[]): Promise<void> {
-    const decisions = requests.filter((r) => r.expectedVersion !== ANY_VERSION && r.events.length > 0);
-    if (decisions.length === 0) return;
-    const { rows } = await tx.query<{ stream_id: string; version: number }>(
-      `SELECT s.stream_id, COALESCE(MAX(e.stream_version), 0)::int AS version
-         FROM unnest($1::text[]) AS s(stream_id)
-         LEFT JOIN events e ON e.stream_id = s.stream_id
-        GROUP BY s.stream_id`,
-      [decisions.map((r) => r.streamId)],
-    );
-    const actual = new Map(rows.map((row) => [row.stream_id, row.version]));
-    for (const request of decisions) {
-      const version = actual.get(request.streamId) ?? 0;
-      if (version !== request.expectedVersion) {
-        throw new ConcurrencyError(request.streamId, request.expectedVersion as number, version);
-      }
-    }
+  /** Wakes the sealer: here if this process holds it, else through a NOTIFY outside any writer's transaction. */
+  private requestSeal(): void {
+    if (this.sealer.isLeader) this.sealer.wake();
+    else void this.db.query("SELECT pg_notify($1, '')", [SEAL_REQUEST_CHANNEL]).catch(() => {});
   }
 
   /** An append retried with the same event ids after it committed is answered with what was written. */
@@ -175,44 +210,49 @@ export class EventStore {
     pending: PendingEvent[][],
     error: unknown,
   ): Promise<RecordedEvent[][] | undefined> {
+    if (sqlState(error) !== UNIQUE_VIOLATION) return undefined;
     const supplied = requests.flatMap((r) => r.events.flatMap((e) => (e.eventId ? [e.eventId] : [])));
-    if (supplied.length === 0) {
-      if (sqlState(error) === UNIQUE_VIOLATION) throw this.translateUniqueViolation(requests, error);
-      return undefined;
-    }
+    if (supplied.length === 0) return undefined;
     const ids = pending.flat().map((e) => e.eventId);
-    const { rows } = await this.db.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])`,
+    const { rows } = await this.db.query<{ seq: string; event_id: string; type: string }>(
+      `SELECT seq::text AS seq, event_id, type FROM event_records WHERE event_id = ANY($1::uuid[])`,
       [ids],
     );
-    if (rows.length === 0) {
-      if (sqlState(error) === UNIQUE_VIOLATION) throw this.translateUniqueViolation(requests, error);
-      return undefined;
-    }
-    const byId = new Map(rows.map((row) => [row.event_id, toRecordedEvent(row)]));
+    if (rows.length === 0) return undefined;
+    const byId = new Map(rows.map((row) => [row.event_id, row]));
     const mismatch = pending.flat().filter((e) => byId.get(e.eventId)?.type !== e.type);
     if (mismatch.length > 0) throw new DuplicateEventError(mismatch.map((e) => e.eventId));
-    return pending.map((events) => events.map((e) => byId.get(e.eventId)!));
+    const sealed = await this.watch.waitFor(rows.map((row) => BigInt(row.seq)));
+    const sealedById = new Map(sealed.map((event) => [event.eventId, event]));
+    return pending.map((events) => events.map((e) => sealedById.get(e.eventId)!));
   }
 
-  private translateUniqueViolation(requests: AppendRequest[], error: unknown): Error {
+  private async translate(requests: AppendRequest[], error: unknown): Promise<unknown> {
+    if (sqlState(error) !== UNIQUE_VIOLATION) return error;
     const constraint = (error as { constraint?: string }).constraint ?? String((error as Error).message);
-    if (constraint.includes("events_stream_version_key")) {
-      const request = requests.find((r) => r.expectedVersion !== ANY_VERSION) ?? requests[0]!;
-      return new ConcurrencyError(request.streamId, request.expectedVersion as number, undefined);
-    }
-    return error as Error;
+    if (!constraint.includes("events_stream_version_key")) return error;
+    const request = requests.find((r) => r.expectedVersion !== ANY_VERSION) ?? requests[0]!;
+    return new ConcurrencyError(request.streamId, request.expectedVersion as number, await currentVersion(this.db, request.streamId));
   }
 
-  /** A stream's events in order; `decisionsOnly` leaves out facts (a hot key's many KeyUsed). */
+  /**
+   * A stream's sealed events in order; `decisionsOnly` leaves out facts (a hot key's many KeyUsed).
+   * Events already committed are waited for until sealed, so a decision is never made on a stale version.
+   */
   async readStream(streamId: string, options: { decisionsOnly?: boolean } = {}): Promise<RecordedEvent[]> {
-    const { rows } = await this.db.query<EventRow>(
-      options.decisionsOnly
-        ? `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version IS NOT NULL ORDER BY stream_version`
-        : `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY events.position`,
-      [streamId],
-    );
-    return rows.map(toRecordedEvent);
+    for (;;) {
+      const { rows } = await this.db.query<EventRow & { seq: string }>(
+        `SELECT r.seq::text AS seq, ${SEALED_RECORD_COLUMNS}
+           FROM event_records r LEFT JOIN event_seals s ON s.seq = r.seq
+          WHERE r.stream_id = $1 ${options.decisionsOnly ? "AND r.stream_version IS NOT NULL" : ""}
+          ORDER BY ${options.decisionsOnly ? "r.stream_version" : "s.position"}`,
+        [streamId],
+      );
+      const unsealed = rows.filter((row) => row.position === null).map((row) => BigInt(row.seq));
+      if (unsealed.length === 0) return rows.map(toRecordedEvent);
+      this.requestSeal();
+      await this.watch.waitFor(unsealed);
+    }
   }
 
   /** Events after `afterPosition`, in position order. Exact: it never skips or repeats an event. */
@@ -224,45 +264,27 @@ export class EventStore {
     return readHead(this.db);
   }
 
-  /** Calls `onAppend` after any process commits events (payload: the last position), and after a reconnect. */
+  /** Calls `onAppend` after any process seals events (payload: the last position), and after a reconnect. */
   onAppend(onAppend: (lastPosition: bigint | undefined) => void): Promise<Unlisten> {
-    return this.db.listen(EVENTS_CHANNEL, (payload) => onAppend(payload ? BigInt(payload) : undefined));
+    return this.db.listen(EVENTS_CHANNEL, (payload) => onAppend(payload ? BigInt(payload.split(" ")[0]!) : undefined));
+  }
+
+  /** Calls `listener` after each batch this process seals, once committed (lag measurements, tests). */
+  onSealed(listener: (events: readonly RecordedEvent[]) => void): () => void {
+    return this.sealer.onSealed((batch) => listener(batch.events));
+  }
+
+  /** Stops this database's sealer (shared by its stores): call before closing the database. */
+  close(): Promise<void> {
+    return this.sealer.stop();
   }
 }
 
-/** A page of the log read through `sql`: a pool, or a transaction whose snapshot it should see. */
-export async function readLogPage(sql: SqlClient, afterPosition: bigint, limit: number): Promise<RecordedEvent[]> {
-  const { rows } = await sql.query<EventRow>(
-    `SELECT ${EVENT_COLUMNS} FROM events WHERE events.position > $1 ORDER BY events.position LIMIT $2`,
-    [afterPosition.toString(), limit],
+/** A stream's version as committed (sealed or not). */
+async function currentVersion(sql: SqlClient, streamId: string): Promise<number> {
+  const { rows } = await sql.query<{ version: number }>(
+    `SELECT COALESCE(MAX(stream_version), 0)::int AS version FROM event_records WHERE stream_id = $1 AND stream_version IS NOT NULL`,
+    [streamId],
   );
-  return rows.map(toRecordedEvent);
-}
-
-export async function readHead(sql: SqlClient): Promise<LogHead> {
-  const { rows } = await sql.query<{ position: string; hash: string }>(
-    "SELECT position::text AS position, hash FROM events ORDER BY events.position DESC LIMIT 1",
-  );
-  const row = rows[0];
-  return row ? { position: BigInt(row.position), hash: row.hash } : { position: 0n, hash: GENESIS_HASH };
-}
-
-async function insertEvents(tx: SqlClient, events: RecordedEvent[]): Promise<void> {
-  await tx.query(
-    `INSERT INTO events (position, event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, hash)
-     SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::int[],
-                          $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::text[])`,
-    [
-      events.map((e) => e.position.toString()),
-      events.map((e) => e.eventId),
-      events.map((e) => e.streamId),
-      events.map((e) => e.streamVersion),
-      events.map((e) => e.type),
-      events.map((e) => e.schemaVersion),
-      events.map((e) => JSON.stringify(e.data)),
-      events.map((e) => JSON.stringify(e.metadata)),
-      events.map((e) => e.occurredAt.toISOString()),
-      events.map((e) => e.hash),
-    ],
-  );
+  return rows[0]?.version ?? 0;
 }

@@ -1,7 +1,7 @@
 import type { SqlClient } from "../db/database.js";
 import type { EventData } from "../domain/events.js";
 import { maskKey } from "../domain/key-format.js";
-import type { InlineProjection } from "../eventstore/event-store.js";
+import type { InlineProjection } from "../eventstore/projection-hook.js";
 import type { RecordedEvent } from "../eventstore/types.js";
 
 /** The per-service key tables (`api_keys`), from KeyCreated, KeyToggled, KeyUpdated and KeyRevoked. */

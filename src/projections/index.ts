@@ -1,4 +1,4 @@
-import type { InlineProjection } from "../eventstore/event-store.js";
+import type { InlineProjection } from "../eventstore/projection-hook.js";
 import { apiKeysProjection } from "./api-keys.js";
 import { keyUsageProjection } from "./key-usage.js";
 

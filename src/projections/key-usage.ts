@@ -1,5 +1,5 @@
 import type { EventData } from "../domain/events.js";
-import type { InlineProjection } from "../eventstore/event-store.js";
+import type { InlineProjection } from "../eventstore/projection-hook.js";
 
 const MINUTE = 60_000;
 

@@ -1,5 +1,5 @@
 import type { Database } from "../db/database.js";
-import { APPEND_LOCK } from "../eventstore/event-store.js";
+import { pauseSealing } from "../eventstore/sealer.js";
 import { compareWithLive, createScratchTables, PROJECTION_TABLES, replayLog, type TableDifference } from "./replay.js";
 
 /**
@@ -18,7 +18,7 @@ export async function verifyProjections(db: Database): Promise<{ position: bigin
 
 /**
  * Replaces the live projections with a rebuild from the log. The rebuild runs beside the live
- * tables; then, under the append lock (so no event lands in between), it catches up and swaps
+ * tables; then, with sealing paused (so no event is sealed in between), it catches up and swaps
  * the rows in. Readers see the old rows until the commit and the new ones after: never an
  * empty or half-built table.
  */
@@ -26,7 +26,7 @@ export async function rebuildProjections(db: Database): Promise<{ position: bigi
   return db.transaction(async (tx) => {
     await createScratchTables(tx);
     let position = await replayLog(tx);
-    await tx.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
+    await pauseSealing(tx);
     position = await replayLog(tx, { after: position });
     for (const table of PROJECTION_TABLES) {
       await tx.exec(`DELETE FROM public.${table}; INSERT INTO public.${table} SELECT * FROM pg_temp.${table};`);

@@ -1,12 +1,12 @@
 import type { SqlClient } from "../db/database.js";
-import { readLogPage } from "../eventstore/event-store.js";
+import { LOG_PAGE_SIZE, readLogPage } from "../eventstore/log-reader.js";
 import type { RecordedEvent } from "../eventstore/types.js";
 import { projections } from "./index.js";
 
 /** The tables the projections write; a replay builds scratch copies of exactly these. */
 export const PROJECTION_TABLES = ["api_keys", "key_usage"] as const;
 
-const PAGE = 5_000;
+const PAGE = LOG_PAGE_SIZE;
 
 /**
  * Temporary tables shaped like the live ones. PostgreSQL looks in pg_temp before public, so the

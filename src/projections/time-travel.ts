@@ -1,6 +1,7 @@
 import type { Database } from "../db/database.js";
 import type { ApiKey } from "../db/generated/prisma/client.js";
 import { createScratchTables, replayLog } from "./replay.js";
+import { parsePosition } from "../eventstore/position.js";
 
 export type AsOf = { position: bigint } | { time: Date };
 
@@ -85,7 +86,8 @@ export async function keysAsOf(db: Database, asOf: AsOf, filter: KeyTableFilter)
 
 /** `asOf` as a client writes it: a log position (digits) or an ISO-8601 timestamp. */
 export function parseAsOf(value: string): AsOf | undefined {
-  if (/^\d{1,19}$/.test(value)) return { position: BigInt(value) };
+  const position = parsePosition(value);
+  if (position !== undefined) return { position };
   const time = Date.parse(value);
   return Number.isNaN(time) ? undefined : { time: new Date(time) };
 }

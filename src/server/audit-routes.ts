@@ -7,6 +7,7 @@ import { readScope, readsOwnKeys } from "../auth/visibility.js";
 import type { Database } from "../db/database.js";
 import { sendJson, type RouteHandler } from "./http.js";
 import type { RequestWithId } from "./yoga.js";
+import { parsePosition } from "../eventstore/position.js";
 
 /** GET /.well-known/jwks.json: the public keys that signed checkpoints, for auditors. */
 function jwksRoute(db: Database): RouteHandler {
@@ -26,12 +27,12 @@ function eventsNdjsonRoute(db: Database, verifyToken: TokenVerifier): RouteHandl
     const auth = await authenticate(verifyToken, req.headers.authorization);
     if ("error" in auth) return sendJson(res, 401, { error: auth.error.message, code: "UNAUTHENTICATED" });
     if (!readsOwnKeys(auth.viewer)) return sendJson(res, 403, { error: "needs the owner, auditor or admin role", code: "FORBIDDEN" });
-    const after = new URL(req.url ?? "/", "http://localhost").searchParams.get("after") ?? "0";
-    if (!/^\d{1,19}$/.test(after)) return sendJson(res, 400, { error: "after must be a log position", code: "BAD_USER_INPUT", field: "after" });
+    const after = parsePosition(new URL(req.url ?? "/", "http://localhost").searchParams.get("after") ?? "0");
+    if (after === undefined) return sendJson(res, 400, { error: "after must be a log position", code: "BAD_USER_INPUT", field: "after" });
     const { ownerId } = readScope(auth.viewer);
     const filter = ownerId === undefined ? undefined : { streamIds: await ownerStreamIds(db, ownerId) };
     res.writeHead(200, { "content-type": "application/x-ndjson" });
-    await exportNdjson(db, BigInt(after), res, { filter });
+    await exportNdjson(db, after, res, { filter });
     res.end();
   };
 }

@@ -6,7 +6,7 @@ import { migrate } from "../db/migrator.js";
 import { openDatabase } from "../db/open.js";
 import { EventStore } from "../eventstore/event-store.js";
 import type { Dependencies } from "../graphql/context.js";
-import { projections } from "../projections/index.js";
+import { applyProjections } from "../projections/replay.js";
 import { LogFollower } from "../subscriptions/log-follower.js";
 import { Checkpointer, signCheckpoint } from "../audit/checkpoints.js";
 import { loadOrCreateSigningKey, SIGNING_JWK_VARIABLE } from "../audit/signing.js";
@@ -19,7 +19,7 @@ export async function openDependencies(config: Config, logger: Logger, verifyTok
     const report = await migrate(db);
     if (report.applied.length > 0) logger.info({ applied: report.applied }, "migrations applied");
     if (report.unknown.length > 0) logger.warn({ unknown: report.unknown }, "database has migrations this release does not know");
-    const store = new EventStore(db, { projections });
+    const store = new EventStore(db, { project: applyProjections, logger });
     const signingKey = await loadOrCreateSigningKey(db, { [SIGNING_JWK_VARIABLE]: config.checkpointSigningJwk });
     const checkpointer = new Checkpointer(db, signingKey, { onError: (err) => logger.error({ err }, "checkpoint signing failed") });
     checkpointer.start(config.checkpointIntervalMs);
@@ -40,6 +40,7 @@ export async function openDependencies(config: Config, logger: Logger, verifyTok
         // A clean stop leaves the head signed, so an auditor can check everything up to it.
         await signCheckpoint(db, signingKey).catch((err: unknown) => logger.error({ err }, "final checkpoint failed"));
         await follower.stop();
+        await store.close();
         await db.close();
       },
     };

@@ -1,6 +1,7 @@
 import type { ApiKey } from "../db/generated/prisma/client.js";
 import type { Database } from "../db/database.js";
 import type { EventStore } from "../eventstore/event-store.js";
+import { LOG_PAGE_SIZE } from "../eventstore/log-reader.js";
 import type { RecordedEvent } from "../eventstore/types.js";
 import type { Logger } from "../server/logger.js";
 
@@ -44,7 +45,7 @@ export class LogFollower {
     options: LogFollowerOptions = {},
   ) {
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
-    this.batchSize = options.batchSize ?? 1_000;
+    this.batchSize = options.batchSize ?? LOG_PAGE_SIZE;
     this.keyCacheSize = options.keyCacheSize ?? 50_000;
   }
 

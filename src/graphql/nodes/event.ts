@@ -1,7 +1,7 @@
 import { readScope } from "../../auth/visibility.js";
 import { parseEvent, type EventType } from "../../domain/events.js";
 import type { RecordedEvent } from "../../eventstore/types.js";
-import { readLogFiltered } from "../../projections/event-log.js";
+import { readLogFiltered } from "../../eventstore/filtered-read.js";
 import { builder } from "../builder.js";
 import { EventTypeEnum } from "../enums/event-type.js";
 import { badInput } from "../errors.js";

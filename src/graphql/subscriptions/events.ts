@@ -1,6 +1,6 @@
 import { readScope } from "../../auth/visibility.js";
 import type { RecordedEvent } from "../../eventstore/types.js";
-import { readLogFiltered } from "../../projections/event-log.js";
+import { readLogFiltered } from "../../eventstore/filtered-read.js";
 import type { OVERFLOWED } from "../../subscriptions/bounded-stream.js";
 import { historyThenLive } from "../../subscriptions/history-then-live.js";
 import { builder } from "../builder.js";

@@ -1,6 +1,6 @@
 import type { SqlClient } from "../db/database.js";
-import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "../eventstore/event-store.js";
-import type { RecordedEvent } from "../eventstore/types.js";
+import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "./rows.js";
+import type { RecordedEvent } from "./types.js";
 
 export interface LogFilter {
   streamId?: string;
