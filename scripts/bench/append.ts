@@ -141,10 +141,10 @@ async function runVariant(variant: Variant, cluster: Cluster, opts: Options): Pr
   const db = await openPostgres({ url: location.databaseUrl!, poolSize: WRITERS });
   const drive = (batches: AppendRequest[][], write: (batch: AppendRequest[], writer: number, index: number) => Promise<unknown>) =>
     driveWriters(WRITERS, batches, write);
+  await migrate(db);
+  // Every variant's keys are created (and projected) through the sealed log; "ours" then appends without projections.
+  const store = new EventStore(db, { project: variant === "ours" ? undefined : applyProjections });
   try {
-    await migrate(db);
-    // Every variant's keys are created (and projected) through the sealed log; "ours" then appends without projections.
-    const store = new EventStore(db, { project: variant === "ours" ? undefined : applyProjections });
     const batches = batchesFor(await createKeys(store, opts.keys), opts);
     switch (variant) {
       case "plain":
@@ -185,6 +185,7 @@ async function runVariant(variant: Variant, cluster: Cluster, opts: Options): Pr
       }
     }
   } finally {
+    await store.close();
     await db.close();
     await location.drop();
   }

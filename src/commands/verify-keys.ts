@@ -67,7 +67,7 @@ export class KeyVerifier {
       }
       return verification;
     });
-    if (facts.length > 0) await this.store.appendFacts(facts);
+    if (facts.length > 0) await this.store.appendMany(facts);
     return answers;
   }
 }

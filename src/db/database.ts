@@ -47,6 +47,11 @@ export class DatabaseUnavailableError extends Error {
   override name = "DatabaseUnavailableError";
 }
 
+/** The database handle was closed: nothing more can be opened on it. */
+export class DatabaseClosedError extends Error {
+  override name = "DatabaseClosedError";
+}
+
 export function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "./generated/prisma/client.js";
-import type { Database, QueryResult, Row, Session, SqlClient, Unlisten } from "./database.js";
+import { DatabaseClosedError, type Database, type QueryResult, type Row, type Session, type SqlClient, type Unlisten } from "./database.js";
 import { acquireDirectoryLock } from "./directory-lock.js";
 
 function wrap(client: PGlite | Transaction): SqlClient {
@@ -61,6 +61,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     },
     // One connection: a session is that connection, lost when the database closes.
     async openSession() {
+      if (closed) throw new DatabaseClosedError("The database is closed");
       const transaction: Session["transaction"] = (work) => pglite.transaction((tx) => work(wrap(tx)));
       return { ...base, transaction, lost: closedSignal, close: async () => {} };
     },

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/prisma/client.js";
-import { DatabaseUnavailableError, type Database, type QueryResult, type Row, type Session, type SqlClient, type Unlisten } from "./database.js";
+import { DatabaseClosedError, DatabaseUnavailableError, type Database, type QueryResult, type Row, type Session, type SqlClient, type Unlisten } from "./database.js";
 
 export interface PostgresOptions {
   url: string;
@@ -59,6 +59,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: false }) });
   const listeners = new Set<ListenerConnection>();
   const sessions = new Set<Session>();
+  let closed = false;
   const base = wrap(pool);
 
   return {
@@ -90,12 +91,14 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
       };
     },
     async openSession({ applicationName, idleInTransactionTimeoutMs }) {
+      if (closed) throw new DatabaseClosedError("The database is closed");
       let session: Session | undefined;
       session = await openSession(options.url, applicationName, idleInTransactionTimeoutMs, () => session && sessions.delete(session));
       sessions.add(session);
       return session;
     },
     async close() {
+      closed = true;
       await Promise.all([...sessions].map((session) => session.close()));
       await Promise.all([...listeners].map((listener) => listener.stop()));
       listeners.clear();
@@ -137,8 +140,8 @@ async function openSession(url: string, applicationName: string, idleTimeoutMs: 
     },
     async close() {
       closing = true;
-      await client.end().catch(() => {});
       settle("closed");
+      await client.end().catch(() => {});
     },
   };
 }

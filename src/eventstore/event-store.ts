@@ -68,6 +68,7 @@ export class EventStore {
   private readonly clock: () => Date;
   private readonly sealer: Sealer;
   private readonly watch: SealWatch;
+  private requesting = false;
 
   constructor(
     private readonly db: Database,
@@ -200,8 +201,13 @@ export class EventStore {
 
   /** Wakes the sealer: here if this process holds it, else through a NOTIFY outside any writer's transaction. */
   private requestSeal(): void {
-    if (this.sealer.isLeader) this.sealer.wake();
-    else void this.db.query("SELECT pg_notify($1, '')", [SEAL_REQUEST_CHANNEL]).catch(() => {});
+    if (this.sealer.isLeader) return this.sealer.wake();
+    if (this.requesting) return; // one request in flight wakes the sealer for every row committed before it
+    this.requesting = true;
+    void this.db
+      .query("SELECT pg_notify($1, '')", [SEAL_REQUEST_CHANNEL])
+      .catch(() => {})
+      .finally(() => (this.requesting = false));
   }
 
   /** An append retried with the same event ids after it committed is answered with what was written. */

@@ -1,4 +1,4 @@
-import type { Database, Session, SqlClient } from "../db/database.js";
+import { DatabaseClosedError, type Database, type Session, type SqlClient } from "../db/database.js";
 import { chainHash } from "./hash-chain.js";
 import type { ProjectionHook } from "./projection-hook.js";
 import { toRecordedEvent, type RecordRow } from "./rows.js";
@@ -157,7 +157,8 @@ export class Sealer {
           await this.pause(idle);
         }
       } catch (error) {
-        if (this.stopped) break;
+        await Promise.resolve(); // let a session lost to the database's close stop the loop first
+        if (this.stopped || error instanceof DatabaseClosedError) break;
         failures++;
         const delay = Math.min(50 * 2 ** Math.min(failures, 6), 2_000);
         this.logger.warn({ err: error, retryInMs: delay }, "sealer cycle failed; retrying");
