@@ -19,7 +19,7 @@ import { readLogFromNdjson, verifyDatabaseLog, verifyLog, type LogVerification }
 import { loadConfig } from "../src/config.js";
 import { isMigrated } from "../src/db/migrator.js";
 import { openDatabase } from "../src/db/open.js";
-import { readHead } from "../src/eventstore/event-store.js";
+import { readHead } from "../src/eventstore/log-reader.js";
 import { countLines, counted, observingDatabase, startProgress } from "./progress.js";
 
 const usage =

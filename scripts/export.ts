@@ -14,7 +14,7 @@ import { loadConfig } from "../src/config.js";
 import type { Database } from "../src/db/database.js";
 import { isMigrated } from "../src/db/migrator.js";
 import { openDatabase } from "../src/db/open.js";
-import { readHead } from "../src/eventstore/event-store.js";
+import { readHead } from "../src/eventstore/log-reader.js";
 import { startProgress, type Progress } from "./progress.js";
 
 const usage = "usage: npm run export -- --out FILE [--after POSITION] [--owner USER_ID] [--checkpoints-out FILE] [--jwks-out FILE]";

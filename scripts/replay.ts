@@ -12,7 +12,7 @@ import { openDatabase } from "../src/db/open.js";
 import { openPglite } from "../src/db/pglite.js";
 import { rebuildProjections, verifyProjections } from "../src/projections/rebuild.js";
 import { foldEvents, PROJECTION_TABLES, ReplayState, writeState } from "../src/projections/replay.js";
-import { readHead } from "../src/eventstore/event-store.js";
+import { readHead } from "../src/eventstore/log-reader.js";
 import { countLines, counted, observingDatabase, startProgress } from "./progress.js";
 
 const { values } = parseArgs({

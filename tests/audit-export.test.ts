@@ -14,7 +14,8 @@ import { readLogFromNdjson, verifyDatabaseLog, verifyLog, type LogVerification }
 import { ApiKeyCommands, type Caller } from "../src/commands/api-keys.js";
 import type { Database, SqlClient } from "../src/db/database.js";
 import { migrate } from "../src/db/migrator.js";
-import { EventStore, readLogPage } from "../src/eventstore/event-store.js";
+import { EventStore } from "../src/eventstore/event-store.js";
+import { readLogPage } from "../src/eventstore/log-reader.js";
 import { ANY_VERSION, type RecordedEvent } from "../src/eventstore/types.js";
 import { projections } from "../src/projections/index.js";
 import { toArray } from "./support/iterables.js";

@@ -5,7 +5,8 @@ import { CHECKPOINT_TYP, readCheckpointsFromDatabase, signCheckpoint, type Check
 import { jwks, loadOrCreateSigningKey, type SigningKey } from "../src/audit/signing.js";
 import { readLogFromDatabase, verifyDatabaseLog, verifyLog } from "../src/audit/verify-log.js";
 import type { Database, SqlClient } from "../src/db/database.js";
-import { EventStore, readLogPage } from "../src/eventstore/event-store.js";
+import { EventStore } from "../src/eventstore/event-store.js";
+import { readLogPage } from "../src/eventstore/log-reader.js";
 import { chainHash, GENESIS_HASH } from "../src/eventstore/hash-chain.js";
 import { ANY_VERSION, type RecordedEvent } from "../src/eventstore/types.js";
 import { toArray } from "./support/iterables.js";

@@ -1,6 +1,6 @@
 import { CompactSign } from "jose";
 import type { SqlClient } from "../db/database.js";
-import { LOG_PAGE_SIZE, readHead } from "../eventstore/event-store.js";
+import { LOG_PAGE_SIZE, readHead } from "../eventstore/log-reader.js";
 import { CHECKPOINT_ALG, type SigningKey } from "./signing.js";
 
 /** Distinguishes checkpoint signatures from any other JWS the same key might ever produce. */

@@ -1,7 +1,8 @@
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { SqlClient } from "../db/database.js";
-import { EVENT_COLUMNS, LOG_PAGE_SIZE, readHead, toRecordedEvent, type EventRow } from "../eventstore/event-store.js";
+import { LOG_PAGE_SIZE, readHead } from "../eventstore/log-reader.js";
+import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "../eventstore/rows.js";
 import type { RecordedEvent } from "../eventstore/types.js";
 import { readCheckpointsFromDatabase } from "./checkpoints.js";
 import { checkpointToNdjson, eventToNdjson } from "./ndjson.js";

@@ -1,7 +1,7 @@
 import { compactVerify, createLocalJWKSet, errors, type JSONWebKeySet } from "jose";
 import { z } from "zod";
 import type { SqlClient } from "../db/database.js";
-import { readHead, readLog } from "../eventstore/event-store.js";
+import { readHead, readLog } from "../eventstore/log-reader.js";
 import { chainHash, GENESIS_HASH } from "../eventstore/hash-chain.js";
 import type { LogHead, RecordedEvent } from "../eventstore/types.js";
 import { CHECKPOINT_TYP, readCheckpointsFromDatabase, type Checkpoint } from "./checkpoints.js";

@@ -1,7 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { sqlState, UNIQUE_VIOLATION, type Database, type SqlClient, type Unlisten } from "../db/database.js";
 import { ConcurrencyError, DuplicateEventError } from "./errors.js";
-import { chainHash, GENESIS_HASH } from "./hash-chain.js";
+import { chainHash } from "./hash-chain.js";
+import { readHead, readLogPage } from "./log-reader.js";
+import type { InlineProjection } from "./projection-hook.js";
+import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "./rows.js";
 import {
   ANY_VERSION,
   type AppendRequest,
@@ -13,15 +16,6 @@ import {
   type RecordedEvent,
 } from "./types.js";
 
-/**
- * Runs inside the append's transaction, under the append lock, after the events are inserted:
- * it sees their positions, and if it throws nothing of the append is written.
- */
-export interface InlineProjection {
-  readonly name: string;
-  apply(tx: SqlClient, events: readonly RecordedEvent[]): Promise<void>;
-}
-
 export interface EventStoreOptions {
   projections?: InlineProjection[];
   clock?: () => Date;
@@ -31,38 +25,6 @@ export const EVENTS_CHANNEL = "keyledger_events";
 
 /** Serialises appends (and so the order of positions) across every connection and process. */
 export const APPEND_LOCK = 0x6b6c6467; // "kldg"
-
-export const EVENT_COLUMNS = `position::text AS position, event_id, stream_id, stream_version, type, schema_version,
-  data, metadata, occurred_at, hash`;
-
-export interface EventRow {
-  [key: string]: unknown;
-  position: string;
-  event_id: string;
-  stream_id: string;
-  stream_version: number | null;
-  type: string;
-  schema_version: number;
-  data: Record<string, unknown>;
-  metadata: EventMetadata;
-  occurred_at: Date | string;
-  hash: string;
-}
-
-export function toRecordedEvent(row: EventRow): RecordedEvent {
-  return {
-    position: BigInt(row.position),
-    eventId: row.event_id,
-    streamId: row.stream_id,
-    streamVersion: row.stream_version,
-    type: row.type,
-    schemaVersion: row.schema_version,
-    data: row.data,
-    metadata: row.metadata,
-    occurredAt: row.occurred_at instanceof Date ? row.occurred_at : new Date(row.occurred_at),
-    hash: row.hash,
-  };
-}
 
 export class EventStore {
   private readonly projections: InlineProjection[];
@@ -228,44 +190,6 @@ export class EventStore {
   onAppend(onAppend: (lastPosition: bigint | undefined) => void): Promise<Unlisten> {
     return this.db.listen(EVENTS_CHANNEL, (payload) => onAppend(payload ? BigInt(payload) : undefined));
   }
-}
-
-/** Events read per page by every reader that walks the log (replay, audit, export, subscriptions' history). */
-export const LOG_PAGE_SIZE = 5_000;
-
-/** The log in position order after `after` (up to `upTo`), read in pages so memory stays flat however long it is. */
-export async function* readLog(
-  sql: SqlClient,
-  options: { after?: bigint; upTo?: bigint; pageSize?: number } = {},
-): AsyncGenerator<RecordedEvent> {
-  const pageSize = options.pageSize ?? LOG_PAGE_SIZE;
-  let after = options.after ?? 0n;
-  for (;;) {
-    const page = await readLogPage(sql, after, pageSize);
-    for (const event of page) {
-      if (options.upTo !== undefined && event.position > options.upTo) return;
-      yield event;
-    }
-    if (page.length < pageSize) return;
-    after = page.at(-1)!.position;
-  }
-}
-
-/** A page of the log read through `sql`: a pool, or a transaction whose snapshot it should see. */
-export async function readLogPage(sql: SqlClient, afterPosition: bigint, limit: number): Promise<RecordedEvent[]> {
-  const { rows } = await sql.query<EventRow>(
-    `SELECT ${EVENT_COLUMNS} FROM events WHERE events.position > $1 ORDER BY events.position LIMIT $2`,
-    [afterPosition.toString(), limit],
-  );
-  return rows.map(toRecordedEvent);
-}
-
-export async function readHead(sql: SqlClient): Promise<LogHead> {
-  const { rows } = await sql.query<{ position: string; hash: string }>(
-    "SELECT position::text AS position, hash FROM events ORDER BY events.position DESC LIMIT 1",
-  );
-  const row = rows[0];
-  return row ? { position: BigInt(row.position), hash: row.hash } : { position: 0n, hash: GENESIS_HASH };
 }
 
 async function insertEvents(tx: SqlClient, events: RecordedEvent[]): Promise<void> {

@@ -1,5 +1,5 @@
 import type { SqlClient } from "../db/database.js";
-import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "./event-store.js";
+import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "./rows.js";
 import type { RecordedEvent } from "./types.js";
 
 export interface LogFilter {

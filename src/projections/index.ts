@@ -1,5 +1,5 @@
 import type { SqlClient } from "../db/database.js";
-import type { InlineProjection } from "../eventstore/event-store.js";
+import type { InlineProjection } from "../eventstore/projection-hook.js";
 import type { RecordedEvent } from "../eventstore/types.js";
 import { apiKeysProjection } from "./api-keys/projection.js";
 import { keyUsageProjection } from "./key-usage/projection.js";

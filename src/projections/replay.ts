@@ -1,5 +1,5 @@
 import type { SqlClient } from "../db/database.js";
-import { readLog } from "../eventstore/event-store.js";
+import { readLog } from "../eventstore/log-reader.js";
 import type { RecordedEvent } from "../eventstore/types.js";
 import { foldKey } from "./api-keys/fold.js";
 import { API_KEY_INSERT, apiKeyInsertParams, type ApiKey } from "./api-keys/row.js";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Database, SqlClient } from "../db/database.js";
-import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "../eventstore/event-store.js";
+import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "../eventstore/rows.js";
 import { parsePosition } from "../eventstore/position.js";
 import { foldKey, KEY_DECISIONS } from "./api-keys/fold.js";
 import { apiKeyColumns, toApiKey, type ApiKey, type ApiKeySqlRow } from "./api-keys/row.js";

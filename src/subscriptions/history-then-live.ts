@@ -1,4 +1,4 @@
-import { LOG_PAGE_SIZE } from "../eventstore/event-store.js";
+import { LOG_PAGE_SIZE } from "../eventstore/log-reader.js";
 import type { RecordedEvent } from "../eventstore/types.js";
 import { OVERFLOWED } from "./bounded-stream.js";
 import { follow } from "./follow.js";

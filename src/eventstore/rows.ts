@@ -1,0 +1,33 @@
+import type { EventMetadata, RecordedEvent } from "./types.js";
+
+export const EVENT_COLUMNS = `position::text AS position, event_id, stream_id, stream_version, type, schema_version,
+  data, metadata, occurred_at, hash`;
+
+export interface EventRow {
+  [key: string]: unknown;
+  position: string;
+  event_id: string;
+  stream_id: string;
+  stream_version: number | null;
+  type: string;
+  schema_version: number;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+  occurred_at: Date | string;
+  hash: string;
+}
+
+export function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    position: BigInt(row.position),
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    occurredAt: row.occurred_at instanceof Date ? row.occurred_at : new Date(row.occurred_at),
+    hash: row.hash,
+  };
+}
