@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Client } from "graphql-ws";
-import type { RunningServer } from "../src/server/app.js";
 import { CreateKeyDocument, OnKeyUsedDocument, VerifyDocument } from "./generated/graphql.js";
 import { clientFor, tokenFor } from "./support/clients.js";
-import { backendName, createTestLocation, type TestDatabaseLocation } from "./support/databases.js";
-import { startTestServer } from "./support/server.js";
+import { backendName } from "./support/databases.js";
+import { useTestServer } from "./support/server.js";
 import { collect, wsClient } from "./support/subscriptions.js";
 
 type Outcome = { errors: Array<{ message: string; extensions?: Record<string, unknown> }>; via: "error" | "next" };
@@ -24,17 +23,7 @@ function failureOf(client: Client, query: string, variables?: Record<string, unk
 }
 
 describe(`graphql-ws: one bad operation fails alone (${backendName})`, () => {
-  let location: TestDatabaseLocation;
-  let server: RunningServer;
-
-  beforeAll(async () => {
-    location = await createTestLocation();
-    server = await startTestServer(location);
-  });
-  afterAll(async () => {
-    await server.stop();
-    await location.drop();
-  });
+  const server = useTestServer();
 
   it("answers bad operations with their codes while the socket and its subscription live on", async () => {
     const alice = await clientFor(server.url, "alice");

@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createClient } from "graphql-ws";
 import { SignJWT } from "jose";
 import WebSocket from "ws";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { createTokenVerifier, MAX_TOKEN_LENGTH, signToken } from "../src/auth/tokens.js";
-import type { RunningServer } from "../src/server/app.js";
 import { ListKeysDocument, OnKeyUsedDocument } from "./generated/graphql.js";
 import { clientWithHeader, graphQLErrorOf, tokenFor } from "./support/clients.js";
-import { backendName, createTestLocation, type TestDatabaseLocation } from "./support/databases.js";
-import { startTestServer, TEST_JWT_SECRET } from "./support/server.js";
+import { backendName } from "./support/databases.js";
+import { TEST_JWT_SECRET, useTestServer } from "./support/server.js";
 import { collect, wsClient } from "./support/subscriptions.js";
 
 const secret = new TextEncoder().encode(TEST_JWT_SECRET);
@@ -30,17 +29,7 @@ function closeCodeFor(url: string, connectionParams: Record<string, unknown>): P
 }
 
 describe(`token policy (${backendName})`, () => {
-  let location: TestDatabaseLocation;
-  let server: RunningServer;
-
-  beforeAll(async () => {
-    location = await createTestLocation();
-    server = await startTestServer(location);
-  });
-  afterAll(async () => {
-    await server.stop();
-    await location.drop();
-  });
+  const server = useTestServer();
 
   const list = (token: string) => clientWithHeader(server.url, `Bearer ${token}`).request(ListKeysDocument, {});
 
