@@ -2,13 +2,18 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { ForbiddenError } from "../auth/errors.js";
 import type { Viewer } from "../auth/viewer.js";
 import { mayChange, writesOwnKeys } from "../auth/visibility.js";
-import { apiKeyDecider, type ApiKeyCommand, type ApiKeyStateOrNone } from "../domain/api-key.js";
+import type { Database, SqlClient } from "../db/database.js";
+import { apiKeyDecider, type ApiKeyCommand, type ApiKeyState, type ApiKeyStateOrNone } from "../domain/api-key.js";
 import { DomainRejection } from "../domain/errors.js";
 import { parseEvent, type KeyDecisionEvent } from "../domain/events.js";
 import { displayParts, formatKey, hashKey, RANDOM_BYTES } from "../domain/key-format.js";
+import type { PolicyChanges } from "../domain/policies/key-policies.js";
 import type { KeyStatus, Service } from "../domain/services.js";
 import { ConcurrencyError } from "../eventstore/errors.js";
 import type { EventStore } from "../eventstore/event-store.js";
+import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "../eventstore/rows.js";
+import type { AppendRequest } from "../eventstore/types.js";
+import { lockLimits } from "../projections/key-limits/row.js";
 import { metadataOf, toNewEvent } from "./recording.js";
 
 export interface Caller {
@@ -21,78 +26,196 @@ export interface CommandResult {
   version: number;
 }
 
+export interface NewKeyInput extends PolicyChanges {
+  service: Service;
+  name: string;
+  description?: string | null;
+}
+
+export interface KeyChanges {
+  name?: string;
+  description?: string | null;
+  policies?: PolicyChanges;
+}
+
+export interface CommandOptions {
+  random?: (size: number) => Uint8Array;
+  newId?: () => string;
+  clock?: () => Date;
+}
+
 const MAX_ATTEMPTS = 3;
+
+/** A decision on one key: the events for its stream, and any other streams' appends it makes (a rotation creates a key). */
+type Decided = { events: KeyDecisionEvent[]; alongside?: AppendRequest[] };
 
 /**
  * Load a key's events, fold them into state, decide, append with the version decided on.
  * A caller that did not name an expectedVersion gets its command re-decided on a conflict;
- * one that did gets the ConcurrencyError.
+ * one that did gets the ConcurrencyError. Decisions about credits and rate limits lock the key's
+ * limits row first, in the transaction that appends.
  */
 export class ApiKeyCommands {
-  constructor(
-    private readonly store: EventStore,
-    private readonly random: (size: number) => Uint8Array = randomBytes,
-    private readonly newId: () => string = randomUUID,
-  ) {}
+  private readonly random: (size: number) => Uint8Array;
+  private readonly newId: () => string;
+  private readonly clock: () => Date;
 
-  async create(caller: Caller, input: { service: Service; name: string; description?: string | null }) {
+  constructor(
+    private readonly db: Database,
+    private readonly store: EventStore,
+    options: CommandOptions = {},
+  ) {
+    this.random = options.random ?? randomBytes;
+    this.newId = options.newId ?? randomUUID;
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  async create(caller: Caller, input: NewKeyInput) {
     if (!writesOwnKeys(caller.viewer)) throw new ForbiddenError("Creating keys needs the owner or admin role");
-    const keyId = this.newId();
-    const secret = formatKey(input.service, this.random(RANDOM_BYTES));
+    const { service, name, description, ...policies } = input;
+    const minted = this.mint(service);
     const command: ApiKeyCommand = {
       kind: "create",
-      keyId,
+      keyId: minted.keyId,
       ownerId: caller.viewer.userId,
-      service: input.service,
-      name: input.name,
-      description: input.description,
-      keyHash: hashKey(secret),
-      display: displayParts(secret),
+      service,
+      name,
+      description,
+      keyHash: minted.keyHash,
+      display: minted.display,
+      policies,
+      now: this.clock().getTime(),
     };
     const decision = apiKeyDecider.decide(command, apiKeyDecider.initialState());
     if ("error" in decision) throw new DomainRejection(decision.error);
-    await this.store.append(keyId, 0, decision.events.map(toNewEvent), metadataOf(caller));
-    return { keyId, version: 1, secret };
+    await this.store.append(minted.keyId, 0, decision.events.map(toNewEvent), metadataOf(caller));
+    return { keyId: minted.keyId, version: 1, secret: minted.secret };
   }
 
   setStatus(caller: Caller, keyId: string, status: KeyStatus, expectedVersion?: number | null) {
-    return this.execute(caller, keyId, { kind: "setStatus", status }, expectedVersion);
+    return this.execute(caller, keyId, expectedVersion, (state) => this.decide({ kind: "setStatus", status }, state));
   }
 
-  update(caller: Caller, keyId: string, changes: { name?: string; description?: string | null }, expectedVersion?: number | null) {
-    return this.execute(caller, keyId, { kind: "update", ...changes }, expectedVersion);
+  update(caller: Caller, keyId: string, changes: KeyChanges, expectedVersion?: number | null) {
+    const { policies, ...text } = changes;
+    const touchesLimits = policies?.credits !== undefined || policies?.ratelimits !== undefined;
+    return this.execute(
+      caller,
+      keyId,
+      expectedVersion,
+      (state) => this.decide(policies ? { kind: "update", ...text, policies, now: this.clock().getTime() } : { kind: "update", ...text }, state),
+      touchesLimits,
+    );
   }
 
   revoke(caller: Caller, keyId: string, reason?: string | null) {
-    return this.execute(caller, keyId, { kind: "revoke", reason });
+    return this.execute(caller, keyId, undefined, (state) => this.decide({ kind: "revoke", reason }, state));
+  }
+
+  /** Adds (or, negative, removes) credits; the balance never goes below 0. */
+  addCredits(caller: Caller, keyId: string, amount: number, expectedVersion?: number | null) {
+    return this.execute(
+      caller,
+      keyId,
+      expectedVersion,
+      (state, remaining) => this.decide({ kind: "addCredits", amount, remaining: remaining ?? 0 }, state),
+      true,
+    );
+  }
+
+  /**
+   * A new key with the old one's service, name, description, permissions, meta, rate limits and
+   * credits (its balance and windows move to the new key, which the old one spends until its grace
+   * period ends). Both appends are one transaction.
+   */
+  async rotate(caller: Caller, keyId: string, gracePeriodMs: number, expectedVersion?: number | null) {
+    let secret = "";
+    let newKeyId = "";
+    const result = await this.execute(
+      caller,
+      keyId,
+      expectedVersion,
+      (state, remaining) => {
+        const now = this.clock().getTime();
+        const minted = this.mint(state.service);
+        const rotated = this.decide({ kind: "rotate", toKeyId: minted.keyId, gracePeriodMs, now }, state);
+        const { credits, ratelimits, permissions, meta } = state.policies;
+        const created = this.decide(
+          {
+            kind: "create",
+            keyId: minted.keyId,
+            ownerId: state.ownerId,
+            service: state.service,
+            name: state.name,
+            description: state.description,
+            keyHash: minted.keyHash,
+            display: minted.display,
+            policies: { permissions, meta, ratelimits, credits: credits && { ...credits, remaining: remaining ?? credits.remaining } },
+            rotatedFrom: keyId,
+            now,
+          },
+          undefined,
+        );
+        secret = minted.secret;
+        newKeyId = minted.keyId;
+        // The new key's KeyCreated comes first in the log: the rotation then moves the old key's limits onto it.
+        const alongside: AppendRequest = { streamId: minted.keyId, expectedVersion: 0, events: created.events.map(toNewEvent), metadata: metadataOf(caller) };
+        return { events: rotated.events, alongside: [alongside] };
+      },
+      true,
+    );
+    return { previous: result, keyId: newKeyId, version: 1, secret };
   }
 
   /** The key's state and version as its decision events say; undefined when unknown. */
-  async load(keyId: string): Promise<{ state: ApiKeyStateOrNone; version: number }> {
-    const events = await this.store.readStream(keyId, { decisionsOnly: true });
+  async load(keyId: string, sql: SqlClient = this.db): Promise<{ state: ApiKeyStateOrNone; version: number }> {
+    const { rows } = await sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version IS NOT NULL ORDER BY stream_version`,
+      [keyId],
+    );
     let state = apiKeyDecider.initialState();
-    for (const event of events) {
+    for (const event of rows.map(toRecordedEvent)) {
       state = apiKeyDecider.evolve(state, parseEvent(event.type, event.schemaVersion, event.data) as KeyDecisionEvent);
     }
-    return { state, version: events.at(-1)?.streamVersion ?? 0 };
+    return { state, version: rows.at(-1)?.stream_version ?? 0 };
   }
 
-  private async execute(caller: Caller, keyId: string, command: ApiKeyCommand, expectedVersion?: number | null): Promise<CommandResult> {
+  private mint(service: Service) {
+    const secret = formatKey(service, this.random(RANDOM_BYTES));
+    return { keyId: this.newId(), secret, keyHash: hashKey(secret), display: displayParts(secret) };
+  }
+
+  private decide(command: ApiKeyCommand, state: ApiKeyStateOrNone): Decided {
+    const decision = apiKeyDecider.decide(command, state);
+    if ("error" in decision) throw new DomainRejection(decision.error);
+    return decision;
+  }
+
+  /**
+   * `decide` gets the key's state and, with `locksLimits`, its credit balance read under the lock
+   * of its limits row, which is held until the append commits.
+   */
+  private async execute(
+    caller: Caller,
+    keyId: string,
+    expectedVersion: number | null | undefined,
+    decide: (state: ApiKeyState, remaining: number | undefined) => Decided,
+    locksLimits = false,
+  ): Promise<CommandResult> {
     if (!writesOwnKeys(caller.viewer)) throw new ForbiddenError("Changing keys needs the owner or admin role");
     for (let attempt = 1; ; attempt++) {
-      const { state, version } = await this.load(keyId);
-      if (!state || !mayChange(caller.viewer, state)) {
-        throw new DomainRejection({ kind: "not_found" });
-      }
-      if (expectedVersion != null && expectedVersion !== version) {
-        throw new ConcurrencyError(keyId, expectedVersion, version);
-      }
-      const decision = apiKeyDecider.decide(command, state);
-      if ("error" in decision) throw new DomainRejection(decision.error);
-      if (decision.events.length === 0) return { keyId, version };
       try {
-        await this.store.append(keyId, version, decision.events.map(toNewEvent), metadataOf(caller));
-        return { keyId, version: version + decision.events.length };
+        return await this.db.transaction(async (tx) => {
+          const limits = locksLimits ? (await lockLimits(tx, [keyId])).get(keyId) : undefined;
+          const { state, version } = await this.load(keyId, tx);
+          if (!state || !mayChange(caller.viewer, state)) throw new DomainRejection({ kind: "not_found" });
+          if (expectedVersion != null && expectedVersion !== version) throw new ConcurrencyError(keyId, expectedVersion, version);
+          const { events, alongside = [] } = decide(state, limits?.credits?.remaining);
+          if (events.length === 0) return { keyId, version };
+          const own: AppendRequest = { streamId: keyId, expectedVersion: version, events: events.map(toNewEvent), metadata: metadataOf(caller) };
+          await this.store.appendWithin(tx, [...alongside, own]);
+          return { keyId, version: version + events.length };
+        });
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || expectedVersion != null || attempt >= MAX_ATTEMPTS) throw error;
       }

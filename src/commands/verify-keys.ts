@@ -1,19 +1,25 @@
 import { AuthenticationError, ForbiddenError } from "../auth/errors.js";
 import { verifiesKeys } from "../auth/visibility.js";
-import { isDatabaseUnavailable, type Database } from "../db/database.js";
+import { isDatabaseUnavailable, type Database, type SqlClient } from "../db/database.js";
+import { DomainRejection } from "../domain/errors.js";
 import { hashKey, parseKey } from "../domain/key-format.js";
+import type { LimitsState } from "../domain/policies/limits.js";
 import type { KeyStatus, Service } from "../domain/services.js";
-import { verdict, type VerifiableKey, type Verification } from "../domain/verification.js";
+import { verdict, type VerifiableKey, type Verification, type VerificationRequest } from "../domain/verification.js";
 import type { EventStore } from "../eventstore/event-store.js";
 import { ANY_VERSION, type AppendRequest } from "../eventstore/types.js";
-import { groupCommitBatchSize, verifications } from "../observability/metrics.js";
-import type { Caller } from "./api-keys.js";
 import { GroupCommit } from "../lib/group-commit.js";
+import { groupCommitBatchSize, verifications } from "../observability/metrics.js";
+import { lockLimits } from "../projections/key-limits/row.js";
+import type { Caller } from "./api-keys.js";
 import { metadataOf, toNewEvent } from "./recording.js";
 
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
-interface PendingVerification {
+/** What a gateway asks besides the key and its service. */
+export type VerifyOptions = Pick<VerificationRequest, "permissions" | "cost" | "ratelimits">;
+
+interface PendingVerification extends VerifyOptions {
   keyHash: string;
   service: Service;
   caller: Caller;
@@ -26,18 +32,37 @@ interface KeyRow {
   service: Service;
   status: KeyStatus;
   key_hash: string;
+  expires_at: Date | string | null;
+  permissions: string[];
+  meta: Record<string, unknown> | null;
+  limits_key_id: string;
 }
 
-const verifiableKey = (row: KeyRow): VerifiableKey => ({ keyId: row.id, ownerId: row.owner_id, service: row.service, status: row.status });
+const verifiableKey = (row: KeyRow): VerifiableKey => ({
+  keyId: row.id,
+  ownerId: row.owner_id,
+  service: row.service,
+  status: row.status,
+  expiresAt: row.expires_at === null ? null : new Date(row.expires_at).getTime(),
+  permissions: row.permissions,
+  meta: row.meta,
+  limitsKeyId: row.limits_key_id,
+});
+
+/** A key was rotated between reading it and locking its limits: the batch is decided again. */
+class RotatedMeanwhile extends Error {}
+
+type Outcome = Verification | DomainRejection;
 
 /**
  * The gateways' hot path. A malformed key or bad checksum is answered without the database.
- * Everything else is group-committed: one lookup for the batch, the domain's verdict for each
- * request, then every VALID answer's KeyUsed fact in one transaction; an answer is given only
+ * Everything else is group-committed, one transaction per batch: read the batch's keys, lock their
+ * limits rows (key order; the only lock a credit or rate-limit decision takes besides the append's),
+ * ask the domain for each request's verdict in order, append every fact; an answer is given only
  * after that commit.
  */
 export class KeyVerifier {
-  private readonly batches: GroupCommit<PendingVerification, Verification>;
+  private readonly batches: GroupCommit<PendingVerification, Outcome>;
 
   constructor(
     private readonly db: Database,
@@ -53,32 +78,50 @@ export class KeyVerifier {
     });
   }
 
-  async verify(caller: Caller, key: string, service: Service): Promise<Verification> {
+  async verify(caller: Caller, key: string, service: Service, options: VerifyOptions = {}): Promise<Verification> {
     if (!verifiesKeys(caller.viewer)) throw new ForbiddenError("Verifying keys needs the gateway or admin role");
     // The gateway's id is written into the log: text PostgreSQL cannot store is refused here, not in the batch.
     if (LONE_SURROGATE.test(caller.viewer.userId)) throw new AuthenticationError("The token's subject is not valid Unicode text");
-    const verification = parseKey(key) ? await this.batches.submit({ keyHash: hashKey(key), service, caller }) : { code: "NOT_FOUND" as const };
-    verifications.inc({ code: verification.code });
-    return verification;
+    const outcome = parseKey(key) ? await this.batches.submit({ keyHash: hashKey(key), service, caller, ...options }) : { code: "NOT_FOUND" as const };
+    if (outcome instanceof DomainRejection) throw outcome;
+    verifications.inc({ code: outcome.code });
+    return outcome;
   }
 
-  private async verifyBatch(pending: PendingVerification[]): Promise<Verification[]> {
-    const { rows } = await this.db.query<KeyRow>(
-      `SELECT id, owner_id, service, status, key_hash FROM api_keys WHERE key_hash = ANY($1::text[])`,
+  private async verifyBatch(pending: PendingVerification[]): Promise<Outcome[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction((tx) => this.decideBatch(tx, pending));
+      } catch (error) {
+        if (!(error instanceof RotatedMeanwhile) || attempt >= 5) throw error;
+      }
+    }
+  }
+
+  private async decideBatch(tx: SqlClient, pending: PendingVerification[]): Promise<Outcome[]> {
+    const { rows } = await tx.query<KeyRow>(
+      `SELECT id::text AS id, owner_id, service, status, key_hash, expires_at, permissions, meta, limits_key_id::text AS limits_key_id
+         FROM api_keys WHERE key_hash = ANY($1::text[])`,
       [[...new Set(pending.map((p) => p.keyHash))]],
     );
     const byHash = new Map(rows.map((row) => [row.key_hash, verifiableKey(row)]));
+    const accounts: Map<string, LimitsState | undefined> = await lockLimits(tx, rows.map((row) => row.limits_key_id));
+    if ([...accounts.values()].some((account) => account?.forwardedTo)) throw new RotatedMeanwhile();
+
     const now = this.clock();
     const facts: AppendRequest[] = [];
-    const answers = pending.map(({ keyHash, service, caller }) => {
-      const { verification, events } = verdict(byHash.get(keyHash), { service, gatewayId: caller.viewer.userId }, now);
-      for (const event of events) {
+    const answers = pending.map(({ keyHash, service, caller, permissions, cost, ratelimits }): Outcome => {
+      const key = byHash.get(keyHash);
+      const decided = verdict(key, key && accounts.get(key.limitsKeyId), { service, gatewayId: caller.viewer.userId, permissions, cost, ratelimits }, now);
+      if ("error" in decided) return new DomainRejection(decided.error);
+      if (key) accounts.set(key.limitsKeyId, decided.limits);
+      for (const event of decided.events) {
         const fact = { ...toNewEvent(event), occurredAt: now };
         facts.push({ streamId: event.data.keyId, expectedVersion: ANY_VERSION, events: [fact], metadata: metadataOf(caller) });
       }
-      return verification;
+      return decided.verification;
     });
-    if (facts.length > 0) await this.store.appendMany(facts);
+    if (facts.length > 0) await this.store.appendWithin(tx, facts);
     return answers;
   }
 }

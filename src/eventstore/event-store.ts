@@ -68,6 +68,25 @@ export class EventStore {
     }
   }
 
+  /**
+   * Appends inside the caller's transaction, for writers that lock rows of their own first (the
+   * key limits a verification or a credit change decides on). Those locks must be taken before
+   * this call: the append lock comes last, so lockers never wait on each other in a cycle.
+   */
+  async appendWithin(tx: SqlClient, requests: AppendRequest[]): Promise<RecordedEvent[][]> {
+    const pending = requests.map((request) => this.prepare(request));
+    const all = pending.flat();
+    if (all.length === 0) return requests.map(() => []);
+    let recorded: RecordedEvent[];
+    try {
+      recorded = await this.write(tx, requests, all);
+    } catch (error) {
+      throw sqlState(error) === UNIQUE_VIOLATION ? this.translateUniqueViolation(requests, error) : error;
+    }
+    let offset = 0;
+    return pending.map((events) => recorded.slice(offset, (offset += events.length)));
+  }
+
   private prepare(request: AppendRequest): PendingEvent[] {
     const { streamId, expectedVersion, events, metadata } = request;
     if (expectedVersion !== ANY_VERSION && (!Number.isInteger(expectedVersion) || expectedVersion < 0)) {

@@ -18,6 +18,8 @@ export interface Dependencies {
   verifyToken: TokenVerifier;
   follower: LogFollower;
   checkpointer: Checkpointer;
+  /** What expiry, refills and rate limits read as now (a test injects its own). */
+  clock: () => Date;
   /** Undelivered events a subscription may hold before it is closed as too slow. */
   subscriptionBuffer: number;
 }

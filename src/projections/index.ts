@@ -2,11 +2,12 @@ import type { SqlClient } from "../db/database.js";
 import type { InlineProjection } from "../eventstore/projection-hook.js";
 import type { RecordedEvent } from "../eventstore/types.js";
 import { apiKeysProjection } from "./api-keys/projection.js";
+import { keyLimitsProjection } from "./key-limits/projection.js";
 import { keyUsageProjection } from "./key-usage/projection.js";
 import { parseKnown, readTable, type ReadTable } from "./parsed-event.js";
 
 /** Every read table, in the order they are applied to a batch. */
-export const readTables: readonly ReadTable[] = [readTable(apiKeysProjection), readTable(keyUsageProjection)];
+export const readTables: readonly ReadTable[] = [readTable(apiKeysProjection), readTable(keyUsageProjection), readTable(keyLimitsProjection)];
 
 /**
  * Applies every projection to a batch of newly positioned events, in the transaction that

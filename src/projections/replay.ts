@@ -1,13 +1,16 @@
 import type { SqlClient } from "../db/database.js";
 import { readLog } from "../eventstore/log-reader.js";
 import type { RecordedEvent } from "../eventstore/types.js";
-import { foldKey } from "./api-keys/fold.js";
+import { foldLimits, type LimitsState } from "../domain/policies/limits.js";
+import { foldKeys, KEY_DECISIONS } from "./api-keys/fold.js";
 import { API_KEY_INSERT, apiKeyInsertParams, type ApiKey } from "./api-keys/row.js";
-import { UsageTally } from "./key-usage/tally.js";
-import { parseKnown } from "./parsed-event.js";
+import { LIMIT_EVENTS } from "./key-limits/projection.js";
+import { writeLimits } from "./key-limits/row.js";
+import { INSERT_BUCKETS, UsageTally } from "./key-usage/tally.js";
+import { isType, parseKnown } from "./parsed-event.js";
 
 /** The tables the projections write; a replay builds scratch copies of exactly these. */
-export const PROJECTION_TABLES = ["api_keys", "key_usage"] as const;
+export const PROJECTION_TABLES = ["api_keys", "key_usage", "key_limits"] as const;
 
 /** Rows per bulk INSERT … unnest(…): large enough to amortise, small enough for one message. */
 const WRITE_CHUNK = 20_000;
@@ -19,19 +22,26 @@ const WRITE_CHUNK = 20_000;
 export class ReplayState {
   readonly keys = new Map<string, ApiKey>();
   readonly usage = new UsageTally();
+  readonly limits = new Map<string, LimitsState>();
   position = 0n;
   count = 0;
 
   apply(event: RecordedEvent): void {
     const parsed = parseKnown(event);
-    if (parsed?.type === "KeyUsed") {
-      this.usage.add(parsed.data.keyId, Date.parse(parsed.data.usedAt));
-    } else if (parsed) {
-      const row = foldKey(this.keys.get(parsed.data.keyId), parsed);
-      if (row) this.keys.set(row.id, row);
+    if (parsed) {
+      if (parsed.type === "KeyUsed" || parsed.type === "KeyDenied") this.usage.add(parsed);
+      if (parsed.type === "KeyUsed" && parsed.data.remaining !== null) this.setBalance(parsed.data.limitsOf ?? parsed.data.keyId, parsed.data.remaining);
+      if (isType(parsed, KEY_DECISIONS)) foldKeys(this.keys, parsed);
+      if (isType(parsed, LIMIT_EVENTS)) foldLimits(this.limits, parsed, parsed.occurredAt.getTime());
     }
     this.position = event.position;
     this.count++;
+  }
+
+  /** A use's balance lands on the key row in log order, between the decisions that also set it. */
+  private setBalance(keyId: string, remaining: number): void {
+    const row = this.keys.get(keyId);
+    if (row) this.keys.set(keyId, { ...row, creditsRemaining: BigInt(remaining) });
   }
 
   /** The api_keys rows with their usage columns filled from the tally. */
@@ -70,14 +80,13 @@ export async function writeState(tx: SqlClient, state: ReplayState, schema: "pub
   for (let i = 0; i < keys.length; i += WRITE_CHUNK) {
     await tx.query(insertKeys, apiKeyInsertParams(keys.slice(i, i + WRITE_CHUNK)));
   }
-  const { keyIds, minutes, counts } = state.usage.buckets();
-  for (let i = 0; i < keyIds.length; i += WRITE_CHUNK) {
-    await tx.query(
-      `INSERT INTO ${schema}.key_usage (key_id, bucket_start, count)
-       SELECT b.key_id, to_timestamp(b.minute / 1000.0), b.n FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS b(key_id, minute, n)`,
-      [keyIds.slice(i, i + WRITE_CHUNK), minutes.slice(i, i + WRITE_CHUNK), counts.slice(i, i + WRITE_CHUNK)],
-    );
+  const buckets = state.usage.buckets();
+  const columns = [buckets.keyIds, buckets.minutes, buckets.valid, buckets.rateLimited, buckets.usageExceeded, buckets.denied];
+  for (let i = 0; i < buckets.keyIds.length; i += WRITE_CHUNK) {
+    await tx.query(INSERT_BUCKETS(`${schema}.key_usage`), columns.map((column) => column.slice(i, i + WRITE_CHUNK)));
   }
+  const accounts = [...state.limits];
+  for (let i = 0; i < accounts.length; i += WRITE_CHUNK) await writeLimits(tx, new Map(accounts.slice(i, i + WRITE_CHUNK)), schema);
 }
 
 export interface TableDifference {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Database, SqlClient } from "../db/database.js";
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "../eventstore/rows.js";
 import { parsePosition } from "../eventstore/position.js";
-import { foldKey, KEY_DECISIONS } from "./api-keys/fold.js";
+import { foldKeys, KEY_DECISIONS } from "./api-keys/fold.js";
 import { apiKeyColumns, toApiKey, type ApiKey, type ApiKeySqlRow } from "./api-keys/row.js";
 import { isType, parseKnown } from "./parsed-event.js";
 
@@ -30,6 +30,7 @@ export async function keysAsOf(db: Database, asOf: AsOf, filter: KeyTableFilter)
     const keys = await foldDecisions(tx, await candidateKeys(tx, upTo, filter), upTo);
     const table = keys.filter((key) => filter.statuses.includes(key.status));
     await countUses(tx, table, upTo);
+    await creditBalances(tx, table, upTo);
     return table.sort((a, b) => (a.createdPosition < b.createdPosition ? 1 : a.createdPosition > b.createdPosition ? -1 : 0));
   });
 }
@@ -74,8 +75,7 @@ async function foldDecisions(tx: SqlClient, keyIds: string[], upTo: bigint): Pro
   for (const row of rows) {
     const event = parseKnown(toRecordedEvent(row));
     if (!event || !isType(event, KEY_DECISIONS)) continue;
-    const key = foldKey(keys.get(event.data.keyId), event);
-    if (key) keys.set(key.id, key);
+    foldKeys(keys, event);
   }
   return [...keys.values()];
 }
@@ -95,6 +95,30 @@ async function countUses(tx: SqlClient, keys: ApiKey[], upTo: bigint): Promise<v
     if (!used) continue;
     key.usageCount = BigInt(used.uses);
     key.lastUsedAt = used.last instanceof Date ? used.last : new Date(used.last);
+  }
+}
+
+/**
+ * credits_remaining as of `upTo`: the balance the key's last balance-moving event up to then left
+ * (uses and refills are facts, which the decision fold does not read). One index probe per key
+ * with credits, read backwards from `upTo`.
+ */
+async function creditBalances(tx: SqlClient, keys: ApiKey[], upTo: bigint): Promise<void> {
+  const metered = keys.filter((key) => key.creditsRemaining !== null);
+  if (metered.length === 0) return;
+  const { rows } = await tx.query<{ key_id: string; remaining: string | null }>(
+    `SELECT k.id AS key_id, e.remaining FROM unnest($1::text[]) AS k(id)
+       CROSS JOIN LATERAL (
+         SELECT COALESCE(data->>'remaining', data->'credits'->>'remaining') AS remaining FROM events
+          WHERE stream_id = k.id AND position <= $2
+            AND (type IN ('KeyCreated', 'KeyCreditsSet', 'CreditsAdded', 'CreditsRefilled')
+                 OR (type = 'KeyUsed' AND data->>'remaining' IS NOT NULL))
+          ORDER BY position DESC LIMIT 1) AS e`,
+    [metered.map((key) => key.id), upTo.toString()],
+  );
+  for (const row of rows) {
+    const key = metered.find((k) => k.id === row.key_id);
+    if (key && row.remaining !== null) key.creditsRemaining = BigInt(row.remaining);
   }
 }
 

@@ -29,10 +29,15 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+/** What a test may inject: the clock that expiry, refills and rate limits read. */
+export interface ServerOptions {
+  clock?: () => Date;
+}
+
+export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const { verifyToken, devSecretFile } = tokenVerifierFor(config);
   const stopTracing = config.otlpEndpoint ? await startTracing(config.otlpEndpoint) : async () => {};
-  const services = await openDependencies(config, logger, verifyToken);
+  const services = await openDependencies(config, logger, verifyToken, options.clock);
   const yoga = createYogaServer(config, services);
   const routes = {
     ...auditRoutes(services.db, verifyToken),

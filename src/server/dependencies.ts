@@ -13,13 +13,18 @@ import { loadOrCreateSigningKey, SIGNING_JWK_VARIABLE } from "../audit/signing.j
 import type { Logger } from "./logger.js";
 
 /** Opens and migrates the database and builds everything the resolvers use; `close` undoes it. */
-export async function openDependencies(config: Config, logger: Logger, verifyToken: TokenVerifier): Promise<Dependencies & { close(): Promise<void> }> {
+export async function openDependencies(
+  config: Config,
+  logger: Logger,
+  verifyToken: TokenVerifier,
+  clock: () => Date = () => new Date(),
+): Promise<Dependencies & { close(): Promise<void> }> {
   const db = await openDatabase(config, (error) => logger.error({ err: error }, "database connection error"));
   try {
     const report = await migrate(db);
     if (report.applied.length > 0) logger.info({ applied: report.applied }, "migrations applied");
     if (report.unknown.length > 0) logger.warn({ unknown: report.unknown }, "database has migrations this release does not know");
-    const store = new EventStore(db, { projections });
+    const store = new EventStore(db, { projections, clock });
     const signingKey = await loadOrCreateSigningKey(db, { [SIGNING_JWK_VARIABLE]: config.checkpointSigningJwk });
     const checkpointer = new Checkpointer(db, signingKey, { onError: (err) => logger.error({ err }, "checkpoint signing failed") });
     checkpointer.start(config.checkpointIntervalMs);
@@ -29,8 +34,9 @@ export async function openDependencies(config: Config, logger: Logger, verifyTok
       db,
       store,
       logger,
-      commands: new ApiKeyCommands(store),
-      verifier: new KeyVerifier(db, store),
+      commands: new ApiKeyCommands(db, store, { clock }),
+      verifier: new KeyVerifier(db, store, clock),
+      clock,
       verifyToken,
       follower,
       subscriptionBuffer: config.subscriptionBuffer,

@@ -3,6 +3,7 @@ import type { EventData, KeyDecisionEvent } from "../../src/domain/events.js";
 
 export const KEY_ID = "0b9f3c62-7d1e-4a55-9a0e-3f6f2c1d8e47";
 export const OWNER = "alice";
+export const NOW = Date.parse("2026-11-24T12:00:00Z");
 const KEY_HASH = "a".repeat(64);
 const DISPLAY = { prefix: "klp_sms_", start: "4Fh2", end: "aB1c" };
 
@@ -14,12 +15,15 @@ export const createCommand = (overrides: Partial<Extract<ApiKeyCommand, { kind: 
   name: "checkout",
   keyHash: KEY_HASH,
   display: DISPLAY,
+  now: NOW,
   ...overrides,
 });
 
+export const NO_POLICY_FIELDS = { expiresAt: null, permissions: [], meta: null, ratelimits: [], credits: null, rotatedFrom: null };
+
 export const keyCreated = (overrides: Partial<EventData<"KeyCreated">> = {}): KeyDecisionEvent => ({
   type: "KeyCreated",
-  data: { keyId: KEY_ID, ownerId: OWNER, service: "SMS", name: "checkout", description: null, keyHash: KEY_HASH, display: DISPLAY, ...overrides },
+  data: { keyId: KEY_ID, ownerId: OWNER, service: "SMS", name: "checkout", description: null, keyHash: KEY_HASH, display: DISPLAY, ...NO_POLICY_FIELDS, ...overrides },
 });
 
 export const keyToggled = (from: EventData<"KeyToggled">["from"], to: EventData<"KeyToggled">["to"]): KeyDecisionEvent => ({

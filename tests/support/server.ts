@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from "vitest";
 import { loadConfig, type Config } from "../../src/config.js";
-import { startServer, type RunningServer } from "../../src/server/app.js";
+import { startServer, type RunningServer, type ServerOptions } from "../../src/server/app.js";
 import { createLogger } from "../../src/server/logger.js";
 import { createTestLocation, type TestDatabaseLocation } from "./databases.js";
 
@@ -10,6 +10,7 @@ export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-012345
 export async function startTestServer(
   location: TestDatabaseLocation,
   env: Record<string, string> = {},
+  options: ServerOptions = {},
 ): Promise<RunningServer & { config: Config }> {
   const config = loadConfig({
     NODE_ENV: "test",
@@ -22,7 +23,7 @@ export async function startTestServer(
     SHUTDOWN_TIMEOUT_MS: "2000",
     ...env,
   });
-  const server = await startServer(config, createLogger(config.logLevel));
+  const server = await startServer(config, createLogger(config.logLevel), options);
   return { ...server, config };
 }
 
@@ -35,11 +36,11 @@ export type TestServer = RunningServer & { config: Config; location: TestDatabas
  * location. The object returned is filled in by that `beforeAll`, so read it only inside hooks and tests.
  * `env` may be a function when it depends on something an earlier `beforeAll` set up.
  */
-export function useTestServer(env: Record<string, string> | (() => Record<string, string>) = {}): TestServer {
+export function useTestServer(env: Record<string, string> | (() => Record<string, string>) = {}, options: ServerOptions = {}): TestServer {
   const fixture = {} as TestServer;
   beforeAll(async () => {
     fixture.location = await createTestLocation();
-    Object.assign(fixture, await startTestServer(fixture.location, typeof env === "function" ? env() : env));
+    Object.assign(fixture, await startTestServer(fixture.location, typeof env === "function" ? env() : env, options));
   });
   afterAll(async () => {
     await fixture.stop?.();

@@ -12,7 +12,7 @@ export interface Refill {
   amount: number;
   interval: RefillInterval;
   /** 1-31, MONTHLY only. */
-  day?: number | null;
+  day: number | null;
 }
 
 export interface Credits {

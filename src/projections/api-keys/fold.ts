@@ -2,19 +2,36 @@ import { maskKey } from "../../domain/key-format.js";
 import type { ParsedEvent } from "../parsed-event.js";
 import type { ApiKey } from "./row.js";
 
-export const KEY_DECISIONS = ["KeyCreated", "KeyToggled", "KeyUpdated", "KeyRevoked"] as const;
+/** The events that change an `api_keys` row's own columns (uses are the usage projection's). */
+export const KEY_DECISIONS = [
+  "KeyCreated",
+  "KeyToggled",
+  "KeyUpdated",
+  "KeyRevoked",
+  "KeyExpirySet",
+  "KeyPermissionsSet",
+  "KeyMetaSet",
+  "KeyRatelimitsSet",
+  "KeyCreditsSet",
+  "CreditsAdded",
+  "KeyRotated",
+  "CreditsRefilled",
+] as const;
 export type KeyDecision = (typeof KEY_DECISIONS)[number];
 
+const date = (iso: string | null) => (iso === null ? null : new Date(iso));
+
 /**
- * An `api_keys` row after one decision event: the live projection, the replay and time travel all
- * fold with this. Usage columns are left as they are (the usage projection owns them). A decision
- * for a key the table lacks changes nothing, as an UPDATE of a missing row would.
+ * `api_keys` rows after one event: the live projection, the replay and time travel all fold with
+ * this. `rows` holds the rows the event may touch (a rotation touches the successor and the keys
+ * that spent the rotated key's limits); rows it lacks are left alone, as an UPDATE of a missing
+ * row would. Usage columns are the usage projection's.
  */
-export function foldKey(row: ApiKey | undefined, event: ParsedEvent<KeyDecision>): ApiKey | undefined {
+export function foldKeys(rows: Map<string, ApiKey>, event: ParsedEvent<KeyDecision>): void {
   const at = event.occurredAt;
   if (event.type === "KeyCreated") {
     const d = event.data;
-    return {
+    rows.set(d.keyId, {
       id: d.keyId,
       ownerId: d.ownerId,
       service: d.service,
@@ -31,26 +48,74 @@ export function foldKey(row: ApiKey | undefined, event: ParsedEvent<KeyDecision>
       usageCount: 0n,
       revokedAt: null,
       revokeReason: null,
-    };
+      expiresAt: date(d.expiresAt),
+      permissions: d.permissions,
+      meta: d.meta as ApiKey["meta"],
+      ratelimits: d.ratelimits,
+      creditsRemaining: d.credits ? BigInt(d.credits.remaining) : null,
+      creditsRefill: d.credits?.refill ?? null,
+      lastRefillAt: d.credits ? at : null,
+      rotatedFrom: d.rotatedFrom,
+      rotatedTo: null,
+      limitsKeyId: d.keyId,
+    });
+    return;
   }
-  if (!row) return undefined;
-  const changed = { ...row, version: event.streamVersion ?? row.version, updatedAt: at };
+  const row = rows.get(event.data.keyId);
+  if (!row) return;
+  // Facts carry no stream version and do not make a key "updated".
+  const changed = event.streamVersion === null ? row : { ...row, version: event.streamVersion, updatedAt: at };
+  rows.set(row.id, foldDecision(changed, event, rows));
+}
+
+function foldDecision(row: ApiKey, event: ParsedEvent<Exclude<KeyDecision, "KeyCreated">>, rows: Map<string, ApiKey>): ApiKey {
   switch (event.type) {
     case "KeyToggled":
-      return { ...changed, status: event.data.to };
+      return { ...row, status: event.data.to };
     case "KeyUpdated":
       return {
-        ...changed,
+        ...row,
         name: event.data.name ? event.data.name.to : row.name,
         description: event.data.description ? event.data.description.to : row.description,
       };
     case "KeyRevoked":
-      return { ...changed, status: "REVOKED", revokedAt: at, revokeReason: event.data.reason };
+      return { ...row, status: "REVOKED", revokedAt: event.occurredAt, revokeReason: event.data.reason };
+    case "KeyExpirySet":
+      return { ...row, expiresAt: date(event.data.expiresAt) };
+    case "KeyPermissionsSet":
+      return { ...row, permissions: event.data.permissions };
+    case "KeyMetaSet":
+      return { ...row, meta: event.data.meta as ApiKey["meta"] };
+    case "KeyRatelimitsSet":
+      return { ...row, ratelimits: event.data.ratelimits };
+    case "KeyCreditsSet": {
+      const credits = event.data.credits;
+      return {
+        ...row,
+        creditsRemaining: credits ? BigInt(credits.remaining) : null,
+        creditsRefill: credits?.refill ?? null,
+        lastRefillAt: credits ? event.occurredAt : null,
+      };
+    }
+    case "CreditsAdded":
+      return { ...row, creditsRemaining: BigInt(event.data.remaining) };
+    case "CreditsRefilled":
+      return { ...row, creditsRemaining: BigInt(event.data.remaining), lastRefillAt: new Date(event.data.boundary) };
+    case "KeyRotated": {
+      const { keyId, toKeyId } = event.data;
+      // The successor takes over the balance and its refill clock; keys that spent this key's limits now spend the successor's.
+      const successor = rows.get(toKeyId);
+      if (successor) rows.set(toKeyId, { ...successor, creditsRemaining: row.creditsRemaining, lastRefillAt: row.lastRefillAt });
+      for (const other of rows.values()) {
+        if (other.id !== keyId && other.limitsKeyId === keyId) rows.set(other.id, { ...other, limitsKeyId: toKeyId });
+      }
+      return { ...row, rotatedTo: toKeyId, expiresAt: new Date(event.data.expiresAt), limitsKeyId: toKeyId };
+    }
     default:
       return unreachable(event);
   }
 }
 
 function unreachable(event: never): never {
-  throw new Error(`foldKey: unhandled event ${JSON.stringify(event)}`);
+  throw new Error(`foldKeys: unhandled event ${JSON.stringify(event)}`);
 }

@@ -1,6 +1,6 @@
 import type { SqlClient } from "../../db/database.js";
 import type { Projection } from "../parsed-event.js";
-import { foldKey, KEY_DECISIONS, type KeyDecision } from "./fold.js";
+import { foldKeys, KEY_DECISIONS, type KeyDecision } from "./fold.js";
 import { API_KEY_INSERT, apiKeyColumns, apiKeyInsertParams, toApiKey, type ApiKey, type ApiKeySqlRow } from "./row.js";
 
 /**
@@ -11,17 +11,28 @@ export const apiKeysProjection: Projection<KeyDecision> = {
   name: "api_keys",
   handles: KEY_DECISIONS,
   async apply(tx, events) {
-    const rows = await loadKeys(tx, [...new Set(events.map((event) => event.data.keyId))]);
+    const touched = new Set<string>();
+    const rotated: string[] = [];
     for (const event of events) {
-      const row = foldKey(rows.get(event.data.keyId), event);
-      if (row) rows.set(row.id, row);
+      touched.add(event.data.keyId);
+      if (event.type === "KeyRotated") {
+        touched.add(event.data.toKeyId);
+        rotated.push(event.data.keyId);
+      }
     }
-    await writeDecisionColumns(tx, [...rows.values()]);
+    const rows = await loadKeys(tx, [...touched], rotated);
+    const before = new Map(rows);
+    for (const event of events) foldKeys(rows, event);
+    await writeDecisionColumns(tx, [...rows.values()].filter((row) => row !== before.get(row.id)));
   },
 };
 
-async function loadKeys(tx: SqlClient, ids: string[]): Promise<Map<string, ApiKey>> {
-  const { rows } = await tx.query<ApiKeySqlRow>(`SELECT ${apiKeyColumns()} FROM api_keys WHERE id = ANY($1::uuid[])`, [ids]);
+/** The touched rows, and the keys that spend a rotated key's limits (a rotation moves them on). */
+async function loadKeys(tx: SqlClient, ids: string[], rotated: string[]): Promise<Map<string, ApiKey>> {
+  const { rows } = await tx.query<ApiKeySqlRow>(
+    `SELECT ${apiKeyColumns()} FROM api_keys WHERE id = ANY($1::uuid[]) OR limits_key_id = ANY($2::uuid[])`,
+    [ids, rotated],
+  );
   return new Map(rows.map((row) => [row.id, toApiKey(row)]));
 }
 
@@ -32,7 +43,10 @@ async function writeDecisionColumns(tx: SqlClient, keys: ApiKey[]): Promise<void
     `${API_KEY_INSERT}
      ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description, status = EXCLUDED.status,
         version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, revoked_at = EXCLUDED.revoked_at,
-        revoke_reason = EXCLUDED.revoke_reason`,
+        revoke_reason = EXCLUDED.revoke_reason, expires_at = EXCLUDED.expires_at, permissions = EXCLUDED.permissions,
+        meta = EXCLUDED.meta, ratelimits = EXCLUDED.ratelimits, credits_remaining = EXCLUDED.credits_remaining,
+        credits_refill = EXCLUDED.credits_refill, last_refill_at = EXCLUDED.last_refill_at, rotated_from = EXCLUDED.rotated_from,
+        rotated_to = EXCLUDED.rotated_to, limits_key_id = EXCLUDED.limits_key_id`,
     apiKeyInsertParams(keys),
   );
 }

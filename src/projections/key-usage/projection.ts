@@ -1,36 +1,48 @@
 import type { Projection } from "../parsed-event.js";
-import { UsageTally } from "./tally.js";
+import { INSERT_BUCKETS, UsageTally } from "./tally.js";
 
 /**
- * KeyUsed → api_keys.usage_count / last_used_at and per-minute buckets in key_usage.
- * A whole batch costs one statement: counts are summed per key and minute first.
+ * KeyUsed and KeyDenied → per-minute outcome buckets in key_usage; KeyUsed → api_keys.usage_count,
+ * last_used_at and the credit balance the use left. A whole batch costs one statement: counts are
+ * summed per key and minute first. (A batch's refills come before its uses: the api_keys
+ * projection, applied first, writes them, and the balances here are the batch's last word.)
  */
-export const keyUsageProjection: Projection<"KeyUsed"> = {
+export const keyUsageProjection: Projection<"KeyUsed" | "KeyDenied"> = {
   name: "key_usage",
-  handles: ["KeyUsed"],
+  handles: ["KeyUsed", "KeyDenied"],
   async apply(tx, events) {
     const tally = new UsageTally();
-    for (const event of events) tally.add(event.data.keyId, Date.parse(event.data.usedAt));
-    const buckets = tally.buckets();
+    for (const event of events) tally.add(event);
+    const b = tally.buckets();
+    // One UPDATE per row: two CTEs updating one row in a statement would lose one of the writes.
+    const ids = [...new Set([...tally.perKey.keys(), ...tally.balances.keys()])];
     await tx.query(
-      `WITH touched AS (
+      `WITH used AS (
          UPDATE api_keys AS k
             SET usage_count = k.usage_count + u.n,
-                last_used_at = GREATEST(k.last_used_at, u.last)
-           FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[]) AS u(id, n, last)
+                last_used_at = GREATEST(k.last_used_at, u.last),
+                credits_remaining = COALESCE(u.remaining, k.credits_remaining)
+           FROM unnest($7::uuid[], $8::bigint[], $9::timestamptz[], $10::bigint[]) AS u(id, n, last, remaining)
           WHERE k.id = u.id
           RETURNING 1)
-       INSERT INTO key_usage (key_id, bucket_start, count)
-       SELECT b.key_id, to_timestamp(b.minute / 1000.0), b.n
-         FROM unnest($4::uuid[], $5::bigint[], $6::bigint[]) AS b(key_id, minute, n)
-       ON CONFLICT (key_id, bucket_start) DO UPDATE SET count = key_usage.count + EXCLUDED.count`,
+       ${INSERT_BUCKETS("key_usage")}
+       ON CONFLICT (key_id, bucket_start) DO UPDATE SET count = key_usage.count + EXCLUDED.count,
+          rate_limited = key_usage.rate_limited + EXCLUDED.rate_limited,
+          usage_exceeded = key_usage.usage_exceeded + EXCLUDED.usage_exceeded, denied = key_usage.denied + EXCLUDED.denied`,
       [
-        [...tally.perKey.keys()],
-        [...tally.perKey.values()].map((k) => k.count),
-        [...tally.perKey.values()].map((k) => new Date(k.last).toISOString()),
-        buckets.keyIds,
-        buckets.minutes,
-        buckets.counts,
+        b.keyIds,
+        b.minutes,
+        b.valid,
+        b.rateLimited,
+        b.usageExceeded,
+        b.denied,
+        ids,
+        ids.map((id) => tally.perKey.get(id)?.count ?? 0),
+        ids.map((id) => {
+          const last = tally.perKey.get(id)?.last;
+          return last === undefined ? null : new Date(last).toISOString();
+        }),
+        ids.map((id) => tally.balances.get(id) ?? null),
       ],
     );
   },

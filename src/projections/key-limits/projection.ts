@@ -1,0 +1,28 @@
+import { evolveLimits, limitAccountsOf, type LimitsState } from "../../domain/policies/limits.js";
+import type { Projection } from "../parsed-event.js";
+import { readLimits, writeLimits } from "./row.js";
+
+export const LIMIT_EVENTS = ["KeyCreated", "KeyRatelimitsSet", "KeyCreditsSet", "CreditsAdded", "CreditsRefilled", "KeyRotated", "KeyUsed"] as const;
+
+/**
+ * `key_limits`: each key's rate-limit windows and credit balance, folded by the domain's
+ * evolveLimits. Its writers locked the rows before the append lock (key-limits/row.ts), so the
+ * projection's reads and writes here never wait. Only rows that changed are written.
+ */
+export const keyLimitsProjection: Projection<(typeof LIMIT_EVENTS)[number]> = {
+  name: "key_limits",
+  handles: LIMIT_EVENTS,
+  async apply(tx, events) {
+    const accounts = await readLimits(tx, [...new Set(events.flatMap(limitAccountsOf))]);
+    const changed = new Map<string, LimitsState>();
+    for (const event of events) {
+      const next = evolveLimits((id) => accounts.get(id), event, event.occurredAt.getTime());
+      for (const [id, state] of Object.entries(next)) {
+        if (JSON.stringify(state) === JSON.stringify(accounts.get(id))) continue;
+        accounts.set(id, state);
+        changed.set(id, state);
+      }
+    }
+    await writeLimits(tx, changed);
+  },
+};

@@ -1,0 +1,75 @@
+import type { SqlClient } from "../../db/database.js";
+import type { Refill } from "../../domain/policies/credits.js";
+import type { LimitsState } from "../../domain/policies/limits.js";
+import type { Ratelimit, WindowState } from "../../domain/policies/ratelimit.js";
+
+interface KeyLimitsSqlRow {
+  [column: string]: unknown;
+  key_id: string;
+  ratelimits: Ratelimit[];
+  windows: Record<string, WindowState>;
+  credits_remaining: string | null;
+  credits_refill: Refill | null;
+  last_refill_at: Date | string | null;
+  forwarded_to: string | null;
+}
+
+const COLUMNS = `key_id::text AS key_id, ratelimits, windows, credits_remaining::text AS credits_remaining, credits_refill, last_refill_at,
+  forwarded_to::text AS forwarded_to`;
+
+function toLimits(row: KeyLimitsSqlRow): LimitsState {
+  return {
+    ratelimits: row.ratelimits,
+    windows: row.windows,
+    credits:
+      row.credits_remaining === null
+        ? null
+        : { remaining: Number(row.credits_remaining), refill: row.credits_refill, lastRefillAt: new Date(row.last_refill_at!).getTime() },
+    forwardedTo: row.forwarded_to,
+  };
+}
+
+/**
+ * The keys' limits, locked FOR UPDATE in key order (so two lockers never wait on each other in a
+ * cycle). Call it before the append lock: every writer of limits takes its row locks first.
+ */
+export async function lockLimits(tx: SqlClient, keyIds: readonly string[]): Promise<Map<string, LimitsState>> {
+  return readLimits(tx, keyIds, "ORDER BY key_id FOR UPDATE");
+}
+
+export async function readLimits(tx: SqlClient, keyIds: readonly string[], suffix = ""): Promise<Map<string, LimitsState>> {
+  if (keyIds.length === 0) return new Map();
+  const { rows } = await tx.query<KeyLimitsSqlRow>(`SELECT ${COLUMNS} FROM key_limits WHERE key_id = ANY($1::uuid[]) ${suffix}`, [
+    [...new Set(keyIds)],
+  ]);
+  return new Map(rows.map((row) => [row.key_id, toLimits(row)]));
+}
+
+/**
+ * Writes whole rows (new or changed) into the live table, in one statement; `bulkInto` instead
+ * inserts into an empty table of that schema (a rebuild, or a replay's scratch copy).
+ */
+export async function writeLimits(tx: SqlClient, accounts: ReadonlyMap<string, LimitsState>, bulkInto?: "public" | "pg_temp"): Promise<void> {
+  if (accounts.size === 0) return;
+  const entries = [...accounts];
+  await tx.query(
+    `INSERT INTO ${bulkInto ?? "public"}.key_limits (key_id, ratelimits, windows, credits_remaining, credits_refill, last_refill_at, forwarded_to)
+     SELECT * FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[], $4::bigint[], $5::jsonb[], $6::timestamptz[], $7::uuid[])
+     ${
+       bulkInto
+         ? ""
+         : `ON CONFLICT (key_id) DO UPDATE SET ratelimits = EXCLUDED.ratelimits, windows = EXCLUDED.windows,
+        credits_remaining = EXCLUDED.credits_remaining, credits_refill = EXCLUDED.credits_refill,
+        last_refill_at = EXCLUDED.last_refill_at, forwarded_to = EXCLUDED.forwarded_to`
+     }`,
+    [
+      entries.map(([id]) => id),
+      entries.map(([, s]) => JSON.stringify(s.ratelimits)),
+      entries.map(([, s]) => JSON.stringify(s.windows)),
+      entries.map(([, s]) => s.credits?.remaining ?? null),
+      entries.map(([, s]) => (s.credits?.refill ? JSON.stringify(s.credits.refill) : null)),
+      entries.map(([, s]) => (s.credits ? new Date(s.credits.lastRefillAt).toISOString() : null)),
+      entries.map(([, s]) => s.forwardedTo),
+    ],
+  );
+}
