@@ -142,9 +142,12 @@ describe(`key verification (${backendName})`, () => {
     expect(valid).toBe(200);
     expect(answers.filter((a) => a.code === "DISABLED")).toHaveLength(100);
     expect(await countKeyUsed()).toBe(before + valid);
+    // Every answer is one fact: KeyUsed for VALID, KeyDenied for a refused known key.
     const appended = await server.services.store.readAll(head.position, 10_000);
-    expect(appended).toHaveLength(valid);
-    expect(new Set(appended.map((e) => e.eventId)).size).toBe(valid);
+    expect(appended).toHaveLength(300);
+    expect(appended.filter((e) => e.type === "KeyUsed")).toHaveLength(valid);
+    expect(appended.filter((e) => e.type === "KeyDenied")).toHaveLength(100);
+    expect(new Set(appended.map((e) => e.eventId)).size).toBe(300);
     appended.forEach((e, i) => expect(e.position).toBe(head.position + BigInt(i + 1)));
     for (const key of keys.slice(0, 2)) {
       const stats = await alice.request(KeyUsageStatsDocument, { id: key.apiKey.id });

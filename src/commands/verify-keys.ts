@@ -1,7 +1,8 @@
 import { AuthenticationError, ForbiddenError } from "../auth/errors.js";
 import { verifiesKeys } from "../auth/visibility.js";
 import { isDatabaseUnavailable, type Database, type SqlClient } from "../db/database.js";
-import { DomainRejection } from "../domain/errors.js";
+import { DomainRejection, invalid, type DomainError } from "../domain/errors.js";
+import { checkCost, checkPermissions, POLICY_LIMITS } from "../domain/policies/validation.js";
 import { hashKey, parseKey } from "../domain/key-format.js";
 import type { LimitsState } from "../domain/policies/limits.js";
 import type { KeyStatus, Service } from "../domain/services.js";
@@ -49,6 +50,26 @@ const verifiableKey = (row: KeyRow): VerifiableKey => ({
   limitsKeyId: row.limits_key_id,
 });
 
+/** What is wrong with a request's options whatever the key, or undefined. */
+function requestProblem(options: VerifyOptions): DomainError | undefined {
+  if (options.cost != null) {
+    const problem = checkCost("cost", options.cost);
+    if (problem) return problem;
+  }
+  if (options.permissions) {
+    const problem = checkPermissions("permissions", options.permissions);
+    if (problem) return problem;
+  }
+  if (options.ratelimits) {
+    if (options.ratelimits.length > POLICY_LIMITS.ratelimitsPerKey) return invalid("ratelimits", `at most ${POLICY_LIMITS.ratelimitsPerKey} rate limits`);
+    for (const [index, limit] of options.ratelimits.entries()) {
+      const problem = limit.cost != null ? checkCost(`ratelimits[${index}].cost`, limit.cost) : undefined;
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
+
 /** A key was rotated between reading it and locking its limits: the batch is decided again. */
 class RotatedMeanwhile extends Error {}
 
@@ -82,6 +103,8 @@ export class KeyVerifier {
     if (!verifiesKeys(caller.viewer)) throw new ForbiddenError("Verifying keys needs the gateway or admin role");
     // The gateway's id is written into the log: text PostgreSQL cannot store is refused here, not in the batch.
     if (LONE_SURROGATE.test(caller.viewer.userId)) throw new AuthenticationError("The token's subject is not valid Unicode text");
+    const problem = requestProblem(options);
+    if (problem) throw new DomainRejection(problem);
     const outcome = parseKey(key) ? await this.batches.submit({ keyHash: hashKey(key), service, caller, ...options }) : { code: "NOT_FOUND" as const };
     if (outcome instanceof DomainRejection) throw outcome;
     verifications.inc({ code: outcome.code });

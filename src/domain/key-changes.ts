@@ -6,10 +6,17 @@ export const KEY_CHANGES = {
   KeyToggled: "TOGGLED",
   KeyUpdated: "UPDATED",
   KeyRevoked: "REVOKED",
+  KeyExpirySet: "UPDATED",
+  KeyPermissionsSet: "UPDATED",
+  KeyMetaSet: "UPDATED",
+  KeyRatelimitsSet: "UPDATED",
+  KeyCreditsSet: "UPDATED",
+  CreditsAdded: "UPDATED",
+  KeyRotated: "ROTATED",
 } as const satisfies Partial<Record<EventType, string>>;
 
 export type KeyChange = (typeof KEY_CHANGES)[keyof typeof KEY_CHANGES];
-export const KEY_CHANGE_KINDS = Object.values(KEY_CHANGES) as KeyChange[];
+export const KEY_CHANGE_KINDS = [...new Set(Object.values(KEY_CHANGES))] as KeyChange[];
 
 /** The change an event makes to a key's row, or undefined for events that change none (facts). */
 export function keyChangeOf(type: string): KeyChange | undefined {

@@ -9,6 +9,8 @@ import "./mutations/set-key-status.js";
 import "./mutations/update-api-key.js";
 import "./mutations/revoke-api-key.js";
 import "./mutations/verify-api-key.js";
+import "./mutations/add-credits.js";
+import "./mutations/rotate-api-key.js";
 import "./subscriptions/key-used.js";
 import "./subscriptions/key-changed.js";
 import "./subscriptions/events.js";

@@ -1,5 +1,6 @@
 import { builder } from "../builder.js";
 import { ServiceEnum } from "../enums/service.js";
+import { CreditsInput, POLICY_FIELD_DESCRIPTIONS, policyChangesOf, RatelimitInput } from "../lib/policy-inputs.js";
 import { callerOf } from "../lib/viewer.js";
 import { loadVisibleKey } from "../nodes/api-key.js";
 
@@ -8,6 +9,11 @@ const CreateApiKeyInput = builder.inputType("CreateApiKeyInput", {
     service: t.field({ type: ServiceEnum, required: true }),
     name: t.string({ required: true, description: "1 to 64 characters after trimming" }),
     description: t.string({ description: "At most 256 characters" }),
+    expiresAt: t.field({ type: "DateTime", description: POLICY_FIELD_DESCRIPTIONS.expiresAt }),
+    permissions: t.stringList({ description: POLICY_FIELD_DESCRIPTIONS.permissions }),
+    meta: t.field({ type: "JSONObject", description: POLICY_FIELD_DESCRIPTIONS.meta }),
+    ratelimits: t.field({ type: [RatelimitInput], description: POLICY_FIELD_DESCRIPTIONS.ratelimits }),
+    credits: t.field({ type: CreditsInput, description: POLICY_FIELD_DESCRIPTIONS.credits }),
   }),
 });
 
@@ -23,7 +29,8 @@ builder.mutationField("createApiKey", (t) =>
     type: CreateApiKeyPayload,
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const { keyId, secret } = await ctx.commands.create(callerOf(ctx), input);
+      const { service, name, description, ...policies } = input;
+      const { keyId, secret } = await ctx.commands.create(callerOf(ctx), { service, name, description, ...policyChangesOf(policies) });
       return { keyId, secret };
     },
   }),

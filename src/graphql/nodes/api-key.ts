@@ -1,5 +1,5 @@
 import { readScope } from "../../auth/visibility.js";
-import type { Prisma } from "../../db/generated/prisma/client.js";
+import type { ApiKey, Prisma } from "../../db/generated/prisma/client.js";
 import { listedStatuses } from "../../domain/key-listing.js";
 import type { KeyStatus, Service } from "../../domain/services.js";
 import { builder } from "../builder.js";
@@ -10,6 +10,9 @@ import { notFound } from "../errors.js";
 import { keyIdFromRaw, keyIdOf } from "../lib/api-key-id.js";
 import { requireKeyReader } from "../lib/viewer.js";
 import { pageInMemory, pastKeyTable } from "./api-key-time-travel.js";
+import { CreditsRef, RatelimitRef, type CreditsShape } from "./key-policies.js";
+import type { Refill } from "../../domain/policies/credits.js";
+import type { Ratelimit } from "../../domain/policies/ratelimit.js";
 
 export const ApiKeyRef = builder.prismaNode("ApiKey", {
   id: { field: "id" },
@@ -33,8 +36,46 @@ export const ApiKeyRef = builder.prismaNode("ApiKey", {
     revokeReason: t.exposeString("revokeReason", { nullable: true }),
     usageCount: t.field({ type: "SafeInt", description: "Accepted verifications so far", resolve: (key) => Number(key.usageCount) }),
     version: t.exposeInt("version", { description: "The key's stream version: pass it as expectedVersion to change it safely" }),
+    expiresAt: t.expose("expiresAt", { type: "DateTime", nullable: true, description: "After this time the key answers EXPIRED" }),
+    expired: t.boolean({ resolve: (key, _args, ctx) => key.expiresAt !== null && key.expiresAt.getTime() <= ctx.clock().getTime() }),
+    permissions: t.exposeStringList("permissions"),
+    meta: t.field({ type: "JSONObject", nullable: true, resolve: (key) => key.meta as Record<string, unknown> | null }),
+    ratelimits: t.field({ type: [RatelimitRef], resolve: (key) => key.ratelimits as unknown as Ratelimit[] }),
+    credits: t.field({
+      type: CreditsRef,
+      nullable: true,
+      description: "Null when the key is not metered. A rotated key in its grace period shows (and spends) its successor's credits.",
+      resolve: async (key, _args, ctx) => {
+        const account = key.limitsKeyId === key.id ? key : await ctx.db.prisma.apiKey.findUnique({ where: { id: key.limitsKeyId } });
+        return account ? creditsOf(account) : null;
+      },
+    }),
   }),
 });
+
+function creditsOf(key: ApiKey): CreditsShape | null {
+  if (key.creditsRemaining === null) return null;
+  return { remaining: Number(key.creditsRemaining), refill: key.creditsRefill as Refill | null, lastRefillAt: key.lastRefillAt };
+}
+
+builder.prismaObjectFields(ApiKeyRef, (t) => ({
+  rotatedFrom: t.prismaField({
+    type: "ApiKey",
+    nullable: true,
+    description: "The key this one replaced",
+    resolve: (query, key, _args, ctx) => (key.rotatedFrom ? findVisibleKey(ctx, key.rotatedFrom, query) : null),
+  }),
+  rotatedTo: t.prismaField({
+    type: "ApiKey",
+    nullable: true,
+    description: "The key that replaced this one; this key answers until its expiresAt (the grace period's end)",
+    resolve: (query, key, _args, ctx) => (key.rotatedTo ? findVisibleKey(ctx, key.rotatedTo, query) : null),
+  }),
+}));
+
+function findVisibleKey(ctx: Context, keyId: string, query: { select?: Prisma.ApiKeySelect }) {
+  return ctx.db.prisma.apiKey.findFirst({ ...query, where: { id: keyId, ...readScope(requireKeyReader(ctx)) } });
+}
 
 /** A key the caller may read, or NOT_FOUND (also for another owner's key: existence never leaks). */
 export async function loadVisibleKey(ctx: Context, keyId: string, query: { select?: Prisma.ApiKeySelect } = {}) {

@@ -1,4 +1,4 @@
-import { usageBuckets, usageRangeProblem } from "../../projections/key-usage/buckets.js";
+import { usageBuckets, usageRangeProblem, type UsageBucket as UsageBucketShape } from "../../projections/key-usage/buckets.js";
 import { builder } from "../builder.js";
 import { UsageGranularityEnum } from "../enums/usage-granularity.js";
 import { badInput } from "../errors.js";
@@ -6,10 +6,14 @@ import { keyIdOf } from "../lib/api-key-id.js";
 import { requireKeyReader } from "../lib/viewer.js";
 import { loadVisibleKey } from "./api-key.js";
 
-const UsageBucket = builder.objectRef<{ start: Date; count: number }>("UsageBucket").implement({
+const UsageBucket = builder.objectRef<UsageBucketShape>("UsageBucket").implement({
   fields: (t) => ({
     start: t.expose("start", { type: "DateTime" }),
-    count: t.expose("count", { type: "SafeInt" }),
+    count: t.expose("count", { type: "SafeInt", description: "VALID verifications (the same as valid)" }),
+    valid: t.expose("valid", { type: "SafeInt" }),
+    rateLimited: t.expose("rateLimited", { type: "SafeInt" }),
+    usageExceeded: t.expose("usageExceeded", { type: "SafeInt" }),
+    denied: t.expose("denied", { type: "SafeInt", description: "Refusals for any other reason: disabled, revoked, expired, wrong service, permissions" }),
   }),
 });
 

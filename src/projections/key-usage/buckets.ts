@@ -9,7 +9,13 @@ const BUCKET_MS: Record<UsageGranularity, number> = { MINUTE: 60_000, HOUR: 3_60
 
 export interface UsageBucket {
   start: Date;
+  /** VALID verifications. */
   count: number;
+  valid: number;
+  rateLimited: number;
+  usageExceeded: number;
+  /** Refusals of the key for any other reason (disabled, revoked, expired, wrong service, permissions). */
+  denied: number;
 }
 
 /** Why a range cannot be answered (the argument to blame and a message for the caller), or undefined. */
@@ -26,8 +32,9 @@ export async function usageBuckets(sql: SqlClient, keyId: string, from: Date, to
   const problem = usageRangeProblem(from, to, granularity);
   if (problem) throw new RangeError(problem.message);
   const unit = granularity.toLowerCase();
-  const { rows } = await sql.query<{ start: Date; count: string }>(
-    `SELECT s.start, COALESCE(SUM(u.count), 0)::text AS count
+  const { rows } = await sql.query<{ start: Date; count: string; rate_limited: string; usage_exceeded: string; denied: string }>(
+    `SELECT s.start, COALESCE(SUM(u.count), 0)::text AS count, COALESCE(SUM(u.rate_limited), 0)::text AS rate_limited,
+            COALESCE(SUM(u.usage_exceeded), 0)::text AS usage_exceeded, COALESCE(SUM(u.denied), 0)::text AS denied
        FROM generate_series(date_trunc($2, $3::timestamptz, 'UTC'), $4::timestamptz - interval '1 millisecond', ('1 ' || $2)::interval) AS s(start)
        LEFT JOIN key_usage u
          ON u.key_id = $1 AND u.bucket_start >= s.start AND u.bucket_start < s.start + ('1 ' || $2)::interval
@@ -35,5 +42,12 @@ export async function usageBuckets(sql: SqlClient, keyId: string, from: Date, to
       ORDER BY s.start`,
     [keyId, unit, from.toISOString(), to.toISOString()],
   );
-  return rows.map((row) => ({ start: new Date(row.start), count: Number(row.count) }));
+  return rows.map((row) => ({
+    start: new Date(row.start),
+    count: Number(row.count),
+    valid: Number(row.count),
+    rateLimited: Number(row.rate_limited),
+    usageExceeded: Number(row.usage_exceeded),
+    denied: Number(row.denied),
+  }));
 }
