@@ -11,7 +11,7 @@ import type { EventStore } from "../eventstore/event-store.js";
 import { ANY_VERSION, type AppendRequest } from "../eventstore/types.js";
 import { GroupCommit } from "../lib/group-commit.js";
 import { groupCommitBatchSize, verifications } from "../observability/metrics.js";
-import { lockLimits } from "../projections/key-limits/row.js";
+import { limitsColumns, toLimits, type KeyLimitsSqlRow } from "../projections/key-limits/row.js";
 import type { Caller } from "./api-keys.js";
 import { metadataOf, toNewEvent } from "./recording.js";
 
@@ -122,13 +122,18 @@ export class KeyVerifier {
   }
 
   private async decideBatch(tx: SqlClient, pending: PendingVerification[]): Promise<Outcome[]> {
-    const { rows } = await tx.query<KeyRow>(
-      `SELECT id::text AS id, owner_id, service, status, key_hash, expires_at, permissions, meta, limits_key_id::text AS limits_key_id
-         FROM api_keys WHERE key_hash = ANY($1::text[])`,
+    // One statement reads the batch's keys and locks their limits rows, in key order.
+    const { rows } = await tx.query<KeyRow & KeyLimitsSqlRow>(
+      `SELECT k.id::text AS id, k.owner_id, k.service, k.status, k.key_hash, k.expires_at, k.permissions, k.meta,
+              k.limits_key_id::text AS limits_key_id, ${limitsColumns("l")}
+         FROM api_keys k JOIN key_limits l ON l.key_id = k.limits_key_id
+        WHERE k.key_hash = ANY($1::text[])
+        ORDER BY l.key_id FOR UPDATE OF l`,
       [[...new Set(pending.map((p) => p.keyHash))]],
     );
     const byHash = new Map(rows.map((row) => [row.key_hash, verifiableKey(row)]));
-    const accounts: Map<string, LimitsState | undefined> = await lockLimits(tx, rows.map((row) => row.limits_key_id));
+    const accounts = new Map<string, LimitsState | undefined>(rows.map((row) => [row.key_id, toLimits(row)]));
+    // A rotation committed after this statement's snapshot: the key now spends another account.
     if ([...accounts.values()].some((account) => account?.forwardedTo)) throw new RotatedMeanwhile();
 
     const now = this.clock();

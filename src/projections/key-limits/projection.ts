@@ -12,7 +12,10 @@ export const LIMIT_EVENTS = ["KeyCreated", "KeyRatelimitsSet", "KeyCreditsSet", 
 export const keyLimitsProjection: Projection<(typeof LIMIT_EVENTS)[number]> = {
   name: "key_limits",
   handles: LIMIT_EVENTS,
-  async apply(tx, events) {
+  async apply(tx, allEvents) {
+    // A use that spent no credits and applied no limit (an unmetered key) changes no account.
+    const events = allEvents.filter((e) => e.type !== "KeyUsed" || e.data.remaining !== null || e.data.ratelimits.length > 0);
+    if (events.length === 0) return;
     const accounts = await readLimits(tx, [...new Set(events.flatMap(limitAccountsOf))]);
     const changed = new Map<string, LimitsState>();
     for (const event of events) {

@@ -3,7 +3,7 @@ import type { Refill } from "../../domain/policies/credits.js";
 import type { LimitsState } from "../../domain/policies/limits.js";
 import type { Ratelimit, WindowState } from "../../domain/policies/ratelimit.js";
 
-interface KeyLimitsSqlRow {
+export interface KeyLimitsSqlRow {
   [column: string]: unknown;
   key_id: string;
   ratelimits: Ratelimit[];
@@ -14,10 +14,15 @@ interface KeyLimitsSqlRow {
   forwarded_to: string | null;
 }
 
-const COLUMNS = `key_id::text AS key_id, ratelimits, windows, credits_remaining::text AS credits_remaining, credits_refill, last_refill_at,
-  forwarded_to::text AS forwarded_to`;
+/** Selects a key_limits row (of table alias `l`) in the shape `toLimits` maps; `prefix` names the columns apart from others. */
+export const limitsColumns = (l = "key_limits", prefix = "") =>
+  `${l}.key_id::text AS ${prefix}key_id, ${l}.ratelimits AS ${prefix}ratelimits, ${l}.windows AS ${prefix}windows,
+   ${l}.credits_remaining::text AS ${prefix}credits_remaining, ${l}.credits_refill AS ${prefix}credits_refill,
+   ${l}.last_refill_at AS ${prefix}last_refill_at, ${l}.forwarded_to::text AS ${prefix}forwarded_to`;
 
-function toLimits(row: KeyLimitsSqlRow): LimitsState {
+const COLUMNS = limitsColumns();
+
+export function toLimits(row: KeyLimitsSqlRow): LimitsState {
   return {
     ratelimits: row.ratelimits,
     windows: row.windows,
