@@ -24,7 +24,7 @@ const logger = createLogger(config.logLevel);
 const { tokenVerifierFor } = await step("modules: auth (jose)", () => import("../../src/auth/configured-verifier.js"));
 const { verifyToken } = await step("token verifier (development secret on the embedded default)", () => tokenVerifierFor(config));
 const { openDatabase } = await step("modules: database (PGlite, pg, Prisma client)", () => import("../../src/db/open.js"));
-const db = await step(config.databaseUrl ? "connect to PostgreSQL" : "PGlite: open the data folder (initdb on a first start)", () => openDatabase(config));
+const db = await step(config.databaseUrl ? "connect to PostgreSQL" : "PGlite: open the data folder (on a first start: load the install-time seed, or initdb without one)", () => openDatabase(config));
 const { migrate } = await step("modules: migrator", () => import("../../src/db/migrator.js"));
 await step("migrations (check, and apply on a first start)", () => migrate(db));
 const app = await step("modules: server, GraphQL schema (Pothos), Yoga, event store, projections", () => import("../../src/server/app.js"));

@@ -1,11 +1,21 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { withQuerySpan } from "../observability/tracing.js";
 import { PrismaClient } from "./generated/prisma/client.js";
 import type { Database, QueryResult, Row, SqlClient, Unlisten } from "./database.js";
 import { acquireDirectoryLock } from "./directory-lock.js";
+
+/** A fresh data folder as a tarball, built at install (scripts/build-pglite-seed.ts); the same path from src/db and dist/server. */
+export const PGLITE_SEED = fileURLToPath(new URL("../../dist/pglite/initdb.tar", import.meta.url));
+
+/** The seed to load into a data folder that has no database yet (instead of initdb), if it was built. */
+function seedFor(pgdata: string): Blob | undefined {
+  if (existsSync(join(pgdata, "PG_VERSION")) || !existsSync(PGLITE_SEED)) return undefined;
+  return new Blob([readFileSync(PGLITE_SEED)], { type: "application/x-tar" });
+}
 
 function wrap(client: PGlite | Transaction): SqlClient {
   return {
@@ -31,7 +41,9 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     const dir = resolve(dataDir);
     mkdirSync(dir, { recursive: true });
     releaseLock = acquireDirectoryLock(join(dir, "keyledger.lock"));
-    pglite = new PGlite(join(dir, "pgdata"));
+    const pgdata = join(dir, "pgdata");
+    const seed = seedFor(pgdata);
+    pglite = new PGlite(pgdata, seed ? { loadDataDir: seed } : {});
   } else {
     pglite = new PGlite();
   }

@@ -2,7 +2,7 @@ import { invalid, type DomainError } from "./errors.js";
 import type { EventData, FactEvent } from "./events.js";
 import { exhaustive } from "./exhaustive.js";
 import { refillDue } from "./policies/credits.js";
-import { foldLimits, type LimitsState } from "./policies/limits.js";
+import { foldLimits, NO_LIMITS, type LimitsState } from "./policies/limits.js";
 import { checkRatelimit, type RatelimitOutcome } from "./policies/ratelimit.js";
 import type { KeyStatus, Service } from "./services.js";
 import type { DenialCode, VerifyCode } from "./verify-codes.js";
@@ -63,6 +63,8 @@ export function holds(held: readonly string[], wanted: string): boolean {
   return held.some((p) => p === wanted || (p.endsWith("*") && wanted.startsWith(p.slice(0, -1))));
 }
 
+const balanceOf = (account: LimitsState | undefined) => (account?.credits ? { remaining: account.credits.remaining } : null);
+
 const answerOf = (outcome: RatelimitOutcome): RatelimitAnswer => ({
   name: outcome.name,
   limit: outcome.limit,
@@ -95,10 +97,7 @@ export function verdict(key: VerifiableKey | undefined, limits: LimitsState | un
     expiresAt: key.expiresAt === null ? null : new Date(key.expiresAt),
     permissions: key.permissions,
     meta: key.meta,
-    credits: (() => {
-      const credits = accounts.get(key.limitsKeyId)?.credits;
-      return credits ? { remaining: credits.remaining } : null;
-    })(),
+    credits: balanceOf(accounts.get(key.limitsKeyId)),
     ratelimits: [],
     ...extra,
   });
@@ -121,7 +120,7 @@ export function verdict(key: VerifiableKey | undefined, limits: LimitsState | un
   }
   if (key.expiresAt !== null && key.expiresAt <= at) return refuse("EXPIRED");
 
-  const state = limits ?? { ratelimits: [], windows: {}, credits: null, forwardedTo: null };
+  const state = limits ?? NO_LIMITS;
   const applied: { name: string; cost: number }[] = [];
   if (request.ratelimits) {
     for (const [index, asked] of request.ratelimits.entries()) {
