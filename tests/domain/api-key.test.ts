@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { apiKeyDecider } from "../../src/domain/api-key.js";
 import { conflict, invalid, type DomainError } from "../../src/domain/errors.js";
 import { exhaustive } from "../../src/domain/exhaustive.js";
+import { NO_POLICIES } from "../../src/domain/policies/key-policies.js";
 import { DeciderSpecification } from "./decider-specification.js";
 import { createCommand, KEY_ID, keyCreated, keyRevoked, keyToggled, keyUpdated, OWNER } from "./fixtures.js";
 
@@ -187,7 +188,7 @@ describe("evolve", () => {
   });
 
   it("folds a key's history into its current state", () => {
-    const base = { keyId: KEY_ID, ownerId: OWNER, service: "SMS" };
+    const base = { keyId: KEY_ID, ownerId: OWNER, service: "SMS", policies: NO_POLICIES, rotatedTo: null };
     expect(fold(keyCreated({ description: "d" }))).toEqual({ ...base, name: "checkout", description: "d", status: "ACTIVE" });
     expect(fold(keyCreated(), keyToggled("ACTIVE", "INACTIVE"))).toMatchObject({ status: "INACTIVE" });
     expect(fold(keyCreated({ description: "d" }), keyUpdated({ name: { from: "checkout", to: "renamed" } }))).toMatchObject({

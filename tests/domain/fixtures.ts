@@ -40,3 +40,18 @@ export const keyRevoked = (from: EventData<"KeyRevoked">["from"] = "ACTIVE", rea
   type: "KeyRevoked",
   data: { keyId: KEY_ID, from, reason },
 });
+
+const forKey = <T extends KeyDecisionEvent["type"]>(type: T) => (data: Omit<EventData<T>, "keyId">, keyId = KEY_ID) =>
+  ({ type, data: { keyId, ...data } }) as KeyDecisionEvent;
+
+export const keyExpirySet = forKey("KeyExpirySet");
+export const keyPermissionsSet = forKey("KeyPermissionsSet");
+export const keyMetaSet = forKey("KeyMetaSet");
+export const keyRatelimitsSet = forKey("KeyRatelimitsSet");
+export const keyCreditsSet = forKey("KeyCreditsSet");
+export const creditsAdded = forKey("CreditsAdded");
+export const keyRotated = forKey("KeyRotated");
+
+export const iso = (ms: number) => new Date(ms).toISOString();
+export const HOUR = 3_600_000;
+export const DAY = 24 * HOUR;

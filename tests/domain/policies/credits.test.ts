@@ -5,7 +5,7 @@ const at = (iso: string) => Date.parse(iso);
 
 describe("credit refills", () => {
   it("refills daily at 00:00 UTC, once per boundary", () => {
-    const credits = { remaining: 3, refill: { amount: 100, interval: "DAILY" as const }, lastRefillAt: at("2026-11-23T08:00:00Z") };
+    const credits = { remaining: 3, refill: { amount: 100, interval: "DAILY" as const, day: null }, lastRefillAt: at("2026-11-23T08:00:00Z") };
     expect(refillDue(credits, at("2026-11-23T23:59:59.999Z"))).toBeUndefined();
     expect(refillDue(credits, at("2026-11-24T00:00:00Z"))).toEqual({ remaining: 100, at: at("2026-11-24T00:00:00Z") });
     expect(refillDue({ ...credits, lastRefillAt: at("2026-11-24T00:00:00Z") }, at("2026-11-24T10:00:00Z"))).toBeUndefined();
