@@ -223,7 +223,7 @@ describe("update of policies", () => {
   // the same object with its keys in another order counts as a change. The event store keeps data
   // as JSONB, which reorders keys (shorter first), so after a read-back resubmitting the very meta
   // the key was given ({"plan":…,"id":…} comes back as {"id":…,"plan":…}) appends a KeyMetaSet.
-  it.fails("BUG: records KeyMetaSet for the same meta with its keys in another order", () => {
+  it("records no KeyMetaSet for the same meta with its keys in another order", () => {
     given(keyCreated({ meta: { id: 7, plan: "pro" } })).when(update({ meta: { plan: "pro", id: 7 } })).thenNothingHappened();
   });
 

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { DomainError } from "../errors.js";
 import { invalid } from "../errors.js";
 import type { EventData } from "../events.js";
@@ -74,5 +75,5 @@ export function policiesFromCreated(data: EventData<"KeyCreated">): KeyPolicies 
   };
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-export { same as samePolicyValue };
+/** Equal as JSON values, whatever the order of object keys (the log's JSONB reorders them). */
+export const samePolicyValue = (a: unknown, b: unknown) => isDeepStrictEqual(a, b);

@@ -1,6 +1,6 @@
 import type { DomainEvent } from "../events.js";
 import type { Credits } from "./credits.js";
-import { admit, type Ratelimit, type WindowState } from "./ratelimit.js";
+import { admit, regrid, type Ratelimit, type WindowState } from "./ratelimit.js";
 
 /**
  * What a verification decides on besides the key itself: its rate limits with their windows and
@@ -52,8 +52,12 @@ export function evolveLimits(
     case "KeyRatelimitsSet": {
       const state = account(event.data.keyId);
       if (!state) return {};
-      const names = new Set(event.data.ratelimits.map((r) => r.name));
-      const windows = Object.fromEntries(Object.entries(state.windows).filter(([name]) => names.has(name)));
+      const windows: Record<string, WindowState> = {};
+      for (const limit of event.data.ratelimits) {
+        const kept = state.windows[limit.name];
+        const before = state.ratelimits.find((r) => r.name === limit.name);
+        if (kept && before) windows[limit.name] = regrid(kept, before.durationMs, limit.durationMs);
+      }
       return { [event.data.keyId]: { ...state, ratelimits: event.data.ratelimits, windows } };
     }
     case "KeyCreditsSet": {

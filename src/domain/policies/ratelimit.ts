@@ -46,14 +46,33 @@ export function checkRatelimit(state: WindowState, limit: Ratelimit, cost: numbe
   const live = liveEntries(state, limit, now);
   const used = live.reduce((sum, [, c]) => sum + c, 0);
   const admitted = used + cost <= limit.limit;
-  const oldest = live[0];
+  // What this request admits counts too: into an empty window, its own cost is the oldest.
+  const width = subWindowMs(limit.durationMs);
+  const oldest = live[0] ?? (admitted && cost > 0 ? [Math.floor(now / width) * width, cost] : undefined);
   return {
     name: limit.name,
     limit: limit.limit,
     remaining: Math.max(0, limit.limit - used - (admitted ? cost : 0)),
-    resetAt: oldest ? oldest[0] + subWindowMs(limit.durationMs) + limit.durationMs : now,
+    resetAt: oldest ? oldest[0] + width + limit.durationMs : now,
     admitted,
   };
+}
+
+/**
+ * Entries kept under a limit whose duration changed, moved onto the new sub-window grid: each to
+ * the sub-window holding its old span's last instant, so none leaves the window earlier than its
+ * admissions do (a shorter sub-window must not drop cost admitted late in a longer one).
+ */
+export function regrid(state: WindowState, oldDurationMs: number, newDurationMs: number): WindowState {
+  const oldWidth = subWindowMs(oldDurationMs);
+  const newWidth = subWindowMs(newDurationMs);
+  if (oldWidth === newWidth) return state;
+  const merged = new Map<number, number>();
+  for (const [start, cost] of state) {
+    const moved = Math.floor((start + oldWidth - 1) / newWidth) * newWidth;
+    merged.set(moved, (merged.get(moved) ?? 0) + cost);
+  }
+  return [...merged].sort(([a], [b]) => a - b);
 }
 
 /** The state after admitting `cost` now (pruned of sub-windows that left the window). */

@@ -36,7 +36,7 @@ export function checkRatelimits(field: string, ratelimits: readonly Ratelimit[])
 }
 
 export function checkPermissions(field: string, permissions: readonly string[]): Problem {
-  if (permissions.length > POLICY_LIMITS.permissionsPerKey) return invalid(field, `at most ${POLICY_LIMITS.permissionsPerKey} permissions`);
+  if (new Set(permissions).size > POLICY_LIMITS.permissionsPerKey) return invalid(field, `at most ${POLICY_LIMITS.permissionsPerKey} permissions`);
   const bad = permissions.find((p) => !POLICY_LIMITS.permissionPattern.test(p));
   return bad === undefined ? undefined : invalid(field, "a permission is 1 to 64 of a-z 0-9 _ . : * -");
 }

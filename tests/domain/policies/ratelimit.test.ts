@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admit, checkRatelimit, subWindowMs, type Ratelimit, type WindowState } from "../../../src/domain/policies/ratelimit.js";
+import { admit, checkRatelimit, regrid, subWindowMs, type Ratelimit, type WindowState } from "../../../src/domain/policies/ratelimit.js";
 
 const tenPerTenSeconds: Ratelimit = { name: "api", limit: 10, durationMs: 10_000 };
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -62,5 +62,26 @@ describe("sliding-window rate limit", () => {
     for (let i = 0; i < 100_000; i++) state = admit(state, limit, 1, T0 + i * 7);
     expect(state.length).toBeLessThanOrEqual(61);
     expect(subWindowMs(limit.durationMs)).toBe(1_000);
+  });
+});
+
+describe("a limit whose duration changes", () => {
+  it("keeps every admission counted at least until its old span leaves the new window", () => {
+    const hourly: Ratelimit = { name: "h", limit: 10, durationMs: 3_600_000 };
+    const shorter: Ratelimit = { name: "h", limit: 10, durationMs: 60_000 };
+    // Ten admissions late in one 60 s sub-window of the hourly limit.
+    let state: WindowState = [];
+    for (let i = 0; i < 10; i++) state = admit(state, hourly, 1, T0 + 59_000);
+    const moved = regrid(state, hourly.durationMs, shorter.durationMs);
+    // 30 s later they are all still inside the new 60 s window: nothing more is admitted.
+    expect(checkRatelimit(moved, shorter, 1, T0 + 89_000).admitted).toBe(false);
+    expect(moved.reduce((sum, [, cost]) => sum + cost, 0)).toBe(10);
+    // Once their span has left the window, the limit admits again.
+    expect(checkRatelimit(moved, shorter, 1, T0 + 59_000 + 61_000 + subWindowMs(shorter.durationMs)).admitted).toBe(true);
+  });
+
+  it("leaves a window alone when the sub-window width stays the same", () => {
+    const state: WindowState = [[T0, 3]];
+    expect(regrid(state, 10_000, 10_000)).toBe(state);
   });
 });
