@@ -5,7 +5,9 @@ import { ApiError, errorMessage, request } from "../api/client";
 import { useSubscription } from "../api/live";
 import { CopyButton } from "../components/CopyButton";
 import { CreateKeyDialog, EditKeyDialog, RevokeKeyDialog, SecretDialog, type CreatedKey } from "../components/KeyDialogs";
-import { formatDay, formatExact, RelativeTime } from "../components/RelativeTime";
+import { CreditsCell, ExpiresCell, isExpired, isRotating } from "../components/KeyPolicyCells";
+import { AddCreditsDialog, RotateKeyDialog } from "../components/KeyPolicyDialogs";
+import { formatDay, formatExact, RelativeTime, useNow } from "../components/RelativeTime";
 import { Pager, useCursorPages } from "../components/Pager";
 import { useToast } from "../components/Toasts";
 import { ApiKeysDocument, KeyChangedDocument, KeyUsedDocument, SetKeyStatusDocument, type ApiKeysQuery, type ConsoleKeyFragment } from "../generated/graphql";
@@ -13,7 +15,8 @@ import { SERVICES, serviceBySlug, type ServiceInfo } from "../services";
 
 const PAGE_SIZE = 10;
 type Filter = "live" | "revoked";
-type Dialogs = { kind: "create" } | { kind: "secret"; created: CreatedKey } | { kind: "edit"; apiKey: ConsoleKeyFragment } | { kind: "revoke"; apiKey: ConsoleKeyFragment } | null;
+type RowAction = "edit" | "revoke" | "rotate" | "credits";
+type Dialogs = { kind: "create" } | { kind: "secret"; created: CreatedKey } | { kind: RowAction; apiKey: ConsoleKeyFragment } | null;
 
 const keysQueryKey = (service: ServiceInfo) => ["apiKeys", service.id] as const;
 
@@ -106,7 +109,7 @@ function ServiceKeys({ service }: { service: ServiceInfo }) {
           )}
         </div>
       )}
-      {rows.length > 0 && <KeyTable service={service} rows={rows} onEdit={(apiKey) => setDialog({ kind: "edit", apiKey })} onRevoke={(apiKey) => setDialog({ kind: "revoke", apiKey })} onChanged={refresh} />}
+      {rows.length > 0 && <KeyTable service={service} rows={rows} onAction={(kind, apiKey) => setDialog({ kind, apiKey })} onChanged={refresh} />}
       {keys.data && <Pager pages={pages} pageInfo={keys.data.apiKeys.pageInfo} summary={`${keys.data.apiKeys.totalCount} keys`} />}
 
       {dialog?.kind === "create" && (
@@ -144,6 +147,28 @@ function ServiceKeys({ service }: { service: ServiceInfo }) {
           }}
         />
       )}
+      {dialog?.kind === "rotate" && (
+        <RotateKeyDialog
+          apiKey={dialog.apiKey}
+          onClose={() => setDialog(null)}
+          onRotated={(rotated) => {
+            toast("success", "SUCCESS", `API key “${dialog.apiKey.name}” rotated.`);
+            setDialog({ kind: "secret", created: rotated });
+            void refresh();
+          }}
+        />
+      )}
+      {dialog?.kind === "credits" && (
+        <AddCreditsDialog
+          apiKey={dialog.apiKey}
+          onClose={() => setDialog(null)}
+          onAdded={(remaining) => {
+            toast("success", "SUCCESS", `“${dialog.apiKey.name}” now has ${remaining.toLocaleString("en")} credits.`);
+            setDialog(null);
+            void refresh();
+          }}
+        />
+      )}
       {dialog?.kind === "revoke" && (
         <RevokeKeyDialog
           apiKey={dialog.apiKey}
@@ -159,7 +184,7 @@ function ServiceKeys({ service }: { service: ServiceInfo }) {
   );
 }
 
-function KeyTable({ service, rows, onEdit, onRevoke, onChanged }: { service: ServiceInfo; rows: ConsoleKeyFragment[]; onEdit: (key: ConsoleKeyFragment) => void; onRevoke: (key: ConsoleKeyFragment) => void; onChanged: () => void }) {
+function KeyTable({ service, rows, onAction, onChanged }: { service: ServiceInfo; rows: ConsoleKeyFragment[]; onAction: (action: RowAction, key: ConsoleKeyFragment) => void; onChanged: () => void }) {
   return (
     <table className="keys">
       <caption className="visually-hidden">{service.label} API keys, newest first</caption>
@@ -169,6 +194,8 @@ function KeyTable({ service, rows, onEdit, onRevoke, onChanged }: { service: Ser
           <th scope="col">Last Used</th>
           <th scope="col">Uses</th>
           <th scope="col">API Auth Key</th>
+          <th scope="col">Expires</th>
+          <th scope="col">Credits</th>
           <th scope="col">Date Created</th>
           <th scope="col">Status</th>
           <th scope="col">
@@ -191,28 +218,42 @@ function KeyTable({ service, rows, onEdit, onRevoke, onChanged }: { service: Ser
                 <CopyButton text={key.maskedKey} label={`Copy masked key of ${key.name}`} />
               </span>
             </td>
-            <td>
+            <td className="expires">
+              <ExpiresCell apiKey={key} />
+            </td>
+            <td className="credits-cell">
+              <CreditsCell apiKey={key} />
+            </td>
+            <td className="created">
               <time dateTime={key.createdAt} title={formatExact(key.createdAt)}>
                 {formatDay(key.createdAt)}
               </time>
             </td>
             <td>{key.status === "REVOKED" ? <span className="badge revoked">Revoked</span> : <StatusSwitch apiKey={key} onChanged={onChanged} />}</td>
-            <td className="row-actions">
-              {key.status !== "REVOKED" && (
-                <>
-                  <button type="button" className="button link" aria-label={`Edit ${key.name}`} onClick={() => onEdit(key)}>
-                    Edit
-                  </button>
-                  <button type="button" className="button link danger-text" aria-label={`Revoke ${key.name}`} onClick={() => onRevoke(key)}>
-                    Revoke
-                  </button>
-                </>
-              )}
-            </td>
+            <td className="row-actions">{key.status !== "REVOKED" && <RowActions apiKey={key} onAction={onAction} />}</td>
           </tr>
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** Rotation needs a key still in service; credits are topped up on the key that now holds them (a rotated key spends its successor's). */
+function RowActions({ apiKey, onAction }: { apiKey: ConsoleKeyFragment; onAction: (action: RowAction, key: ConsoleKeyFragment) => void }) {
+  const now = useNow();
+  const replaceable = !isRotating(apiKey) && !isExpired(apiKey, now);
+  const button = (action: RowAction, label: string, className = "button link") => (
+    <button type="button" className={className} aria-label={`${label} ${apiKey.name}`} onClick={() => onAction(action, apiKey)}>
+      {label}
+    </button>
+  );
+  return (
+    <>
+      {button("edit", "Edit")}
+      {replaceable && button("rotate", "Rotate")}
+      {apiKey.credits && !isRotating(apiKey) && button("credits", "Add credits")}
+      {button("revoke", "Revoke", "button link danger-text")}
+    </>
   );
 }
 
