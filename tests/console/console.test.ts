@@ -248,6 +248,8 @@ describe.skipIf(onPostgres)("the console in Chromium", () => {
     await page.keyboard.type("Keyboard key");
     await page.keyboard.press("Tab");
     await page.keyboard.type("made without a mouse");
+    await page.keyboard.press("Tab"); // Expires (Never)
+    await page.keyboard.press("Tab"); // Usage limits, folded
     await page.keyboard.press("Tab"); // Cancel
     await page.keyboard.press("Tab"); // Create
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Create");

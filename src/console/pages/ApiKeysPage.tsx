@@ -1,5 +1,5 @@
 import { keepPreviousData, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { Link, Redirect, useLocation, useParams } from "wouter";
 import { ApiError, errorMessage, request } from "../api/client";
 import { useSubscription } from "../api/live";
@@ -20,18 +20,39 @@ type Dialogs = { kind: "create" } | { kind: "secret"; created: CreatedKey } | { 
 
 const keysQueryKey = (service: ServiceInfo) => ["apiKeys", service.id] as const;
 
-/** A gateway's verification, applied to the rows on screen without a refetch. */
-function applyKeyUsed(queryClient: QueryClient, service: ServiceInfo, keyId: string, usedAt: string) {
+/**
+ * A gateway's verification, applied to the rows on screen without a refetch. Says whether the key
+ * is metered: what it spent (its cost, or its successor's balance) is known only to the server.
+ */
+function applyKeyUsed(queryClient: QueryClient, service: ServiceInfo, keyId: string, usedAt: string): boolean {
+  let metered = false;
   queryClient.setQueriesData<ApiKeysQuery>({ queryKey: keysQueryKey(service) }, (page) => {
     if (!page) return page;
     const edges = page.apiKeys.edges.map((edge) => {
       const key = edge.node;
       if (key.id !== keyId) return edge;
+      metered ||= key.credits != null;
       const lastUsedAt = key.lastUsedAt && key.lastUsedAt > usedAt ? key.lastUsedAt : usedAt;
       return { ...edge, node: { ...key, lastUsedAt, usageCount: key.usageCount + 1 } };
     });
     return { ...page, apiKeys: { ...page.apiKeys, edges } };
   });
+  return metered;
+}
+
+/** At most one refetch a second, however many verifications arrive: a busy key must not turn each of them into a query. */
+function useThrottled(action: () => void, intervalMs: number): () => void {
+  const pending = useRef(false);
+  const latest = useRef(action);
+  latest.current = action;
+  return () => {
+    if (pending.current) return;
+    pending.current = true;
+    setTimeout(() => {
+      pending.current = false;
+      latest.current();
+    }, intervalMs);
+  };
 }
 
 export function ApiKeysPage() {
@@ -58,7 +79,10 @@ function ServiceKeys({ service }: { service: ServiceInfo }) {
   const refresh = () => queryClient.invalidateQueries({ queryKey: keysQueryKey(service) });
 
   useSubscription(KeyChangedDocument, { service: service.id }, () => void refresh());
-  useSubscription(KeyUsedDocument, { service: service.id }, ({ keyUsed }) => applyKeyUsed(queryClient, service, keyUsed.keyId, keyUsed.usedAt));
+  const refreshBalances = useThrottled(() => void refresh(), 1_000);
+  useSubscription(KeyUsedDocument, { service: service.id }, ({ keyUsed }) => {
+    if (applyKeyUsed(queryClient, service, keyUsed.keyId, keyUsed.usedAt)) refreshBalances();
+  });
 
   const showFilter = (next: Filter) => {
     setFilter(next);
