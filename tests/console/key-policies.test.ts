@@ -100,9 +100,9 @@ describe.skipIf(onPostgres)("key policies in the console", () => {
     await dialog.getByRole("button", { name: "Create" }).click();
     await expect.poll(() => describedBy(limitName), { timeout: 15_000 }).toBe(badName.message);
     expect(await dialog.locator(".field-error").count()).toBe(1);
+    await screenshot(page, "18-create-policies");
 
     await limitName.fill("per-minute");
-    await screenshot(page, "18-create-policies");
     const createdAt = Date.now();
     await dialog.getByRole("button", { name: "Create" }).click();
     await secretDialog().waitFor();

@@ -210,55 +210,57 @@ function ServiceKeys({ service }: { service: ServiceInfo }) {
 
 function KeyTable({ service, rows, onAction, onChanged }: { service: ServiceInfo; rows: ConsoleKeyFragment[]; onAction: (action: RowAction, key: ConsoleKeyFragment) => void; onChanged: () => void }) {
   return (
-    <table className="keys">
-      <caption className="visually-hidden">{service.label} API keys, newest first</caption>
-      <thead>
-        <tr>
-          <th scope="col">Key Name</th>
-          <th scope="col">Last Used</th>
-          <th scope="col">Uses</th>
-          <th scope="col">API Auth Key</th>
-          <th scope="col">Expires</th>
-          <th scope="col">Credits</th>
-          <th scope="col">Date Created</th>
-          <th scope="col">Status</th>
-          <th scope="col">
-            <span className="visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((key) => (
-          <tr key={key.id} data-key-id={key.id}>
-            <th scope="row">
-              <span className="key-name">{key.name}</span>
-              {key.description && <span className="key-description">{key.description}</span>}
+    <div className="table-scroll">
+      <table className="keys">
+        <caption className="visually-hidden">{service.label} API keys, newest first</caption>
+        <thead>
+          <tr>
+            <th scope="col">Key Name</th>
+            <th scope="col">Last Used</th>
+            <th scope="col">Uses</th>
+            <th scope="col">API Auth Key</th>
+            <th scope="col">Expires</th>
+            <th scope="col">Credits</th>
+            <th scope="col">Date Created</th>
+            <th scope="col">Status</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
             </th>
-            <td className="last-used">{key.lastUsedAt ? <RelativeTime iso={key.lastUsedAt} /> : "Never"}</td>
-            <td className="uses">{key.usageCount.toLocaleString("en")}</td>
-            <td>
-              <span className="masked">
-                <code>{key.maskedKey}</code>
-                <CopyButton text={key.maskedKey} label={`Copy masked key of ${key.name}`} />
-              </span>
-            </td>
-            <td className="expires">
-              <ExpiresCell apiKey={key} />
-            </td>
-            <td className="credits-cell">
-              <CreditsCell apiKey={key} />
-            </td>
-            <td className="created">
-              <time dateTime={key.createdAt} title={formatExact(key.createdAt)}>
-                {formatDay(key.createdAt)}
-              </time>
-            </td>
-            <td>{key.status === "REVOKED" ? <span className="badge revoked">Revoked</span> : <StatusSwitch apiKey={key} onChanged={onChanged} />}</td>
-            <td className="row-actions">{key.status !== "REVOKED" && <RowActions apiKey={key} onAction={onAction} />}</td>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {rows.map((key) => (
+            <tr key={key.id} data-key-id={key.id}>
+              <th scope="row">
+                <span className="key-name">{key.name}</span>
+                {key.description && <span className="key-description">{key.description}</span>}
+              </th>
+              <td className="last-used">{key.lastUsedAt ? <RelativeTime iso={key.lastUsedAt} /> : "Never"}</td>
+              <td className="uses">{key.usageCount.toLocaleString("en")}</td>
+              <td>
+                <span className="masked">
+                  <code>{key.maskedKey}</code>
+                  <CopyButton text={key.maskedKey} label={`Copy masked key of ${key.name}`} />
+                </span>
+              </td>
+              <td className="expires">
+                <ExpiresCell apiKey={key} />
+              </td>
+              <td className="credits-cell">
+                <CreditsCell apiKey={key} />
+              </td>
+              <td className="created">
+                <time dateTime={key.createdAt} title={formatExact(key.createdAt)}>
+                  {formatDay(key.createdAt)}
+                </time>
+              </td>
+              <td>{key.status === "REVOKED" ? <span className="badge revoked">Revoked</span> : <StatusSwitch apiKey={key} onChanged={onChanged} />}</td>
+              <td className="row-actions">{key.status !== "REVOKED" && <RowActions apiKey={key} onAction={onAction} />}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
