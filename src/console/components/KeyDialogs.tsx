@@ -1,70 +1,30 @@
-import { useState, type FormEvent } from "react";
-import { ApiError, errorMessage, request } from "../api/client";
+import { useState } from "react";
+import { request } from "../api/client";
 import { CreateApiKeyDocument, RevokeApiKeyDocument, UpdateApiKeyDocument, type ConsoleKeyFragment } from "../generated/graphql";
 import type { ServiceInfo } from "../services";
 import { CopyButton } from "./CopyButton";
 import { Dialog } from "./Dialog";
 import { Field } from "./Field";
-
-type FieldErrors = Partial<Record<"name" | "description" | "reason" | "form", string>>;
-
-/** The server's error, placed next to the field it names (or above the buttons). */
-function fieldErrorsOf(error: unknown): FieldErrors {
-  if (error instanceof ApiError && error.code === "BAD_USER_INPUT" && (error.field === "name" || error.field === "description" || error.field === "reason")) {
-    return { [error.field]: error.message };
-  }
-  return { form: errorMessage(error) };
-}
-
-/** Runs a dialog's action once per submit; a failure lands next to its field and the dialog stays open. */
-function useSubmit(action: () => Promise<void>) {
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setErrors({});
-    try {
-      await action();
-    } catch (error) {
-      setErrors(fieldErrorsOf(error));
-      setBusy(false);
-    }
-  }
-  return { errors, busy, submit };
-}
-
-function FormActions({ busy, submitLabel, onCancel, error, danger }: { busy: boolean; submitLabel: string; onCancel: () => void; error?: string; danger?: boolean }) {
-  return (
-    <>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
-      <div className="dialog-actions">
-        <button type="button" className="button secondary" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" className={danger ? "button danger" : "button primary"} disabled={busy}>
-          {submitLabel}
-        </button>
-      </div>
-    </>
-  );
-}
+import { FormActions, useSubmit } from "./forms";
+import { EXPIRY_FIELDS, ExpiryFields, LIMIT_FIELDS, LimitFields, policyInput, usePolicyState } from "./KeyPolicyFields";
+import { formatExact } from "./RelativeTime";
 
 export interface CreatedKey {
   secret: string;
   apiKey: ConsoleKeyFragment;
+  /** Set when the key replaced a rotated one. */
+  previous?: ConsoleKeyFragment;
 }
+
+const CREATE_FIELDS = ["name", "description", ...EXPIRY_FIELDS, ...LIMIT_FIELDS];
 
 export function CreateKeyDialog({ service, onClose, onCreated }: { service: ServiceInfo; onClose: () => void; onCreated: (created: CreatedKey) => void }) {
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
-  const { errors, busy, submit } = useSubmit(async () => {
+  const [policies, setPolicies] = usePolicyState();
+  const { errors, busy, submit } = useSubmit(CREATE_FIELDS, async () => {
     const { createApiKey } = await request(CreateApiKeyDocument, {
-      input: { service: service.id, name, description: description.trim() === "" ? null : description },
+      input: { service: service.id, name, description: description.trim() === "" ? null : description, ...policyInput(policies, Date.now()) },
     });
     onCreated(createApiKey);
   });
@@ -74,6 +34,8 @@ export function CreateKeyDialog({ service, onClose, onCreated }: { service: Serv
       <form onSubmit={submit} noValidate>
         <Field label="Key Name" name="name" value={name} onChange={setName} required error={errors.name} autoFocus />
         <Field label="Key Description" name="description" value={description} onChange={setDescription} error={errors.description} multiline />
+        <ExpiryFields state={policies} onChange={setPolicies} errors={errors} />
+        <LimitFields state={policies} onChange={setPolicies} errors={errors} />
         <FormActions busy={busy} submitLabel="Create" onCancel={onClose} error={errors.form} />
       </form>
     </Dialog>
@@ -87,6 +49,7 @@ export function SecretDialog({ created, onClose, onViewDetails }: { created: Cre
       <p className="warning" role="note">
         Copy this key now and keep it somewhere safe. This is the only time it is shown: keyledger stores only its hash.
       </p>
+      {created.previous && <PreviousKeyNote previous={created.previous} />}
       <div className="secret-row">
         <code className="secret" aria-label="Your new API key">
           {created.secret}
@@ -105,10 +68,28 @@ export function SecretDialog({ created, onClose, onViewDetails }: { created: Cre
   );
 }
 
+/** After a rotation: until when the replaced key keeps answering. */
+function PreviousKeyNote({ previous }: { previous: ConsoleKeyFragment }) {
+  const until = previous.expiresAt;
+  const graceful = until !== null && until !== undefined && Date.parse(until) > Date.now();
+  return (
+    <p className="previous-key">
+      It replaces <code>{previous.maskedKey}</code>, which {graceful ? (
+        <>
+          keeps working until <time dateTime={until}>{formatExact(until)}</time>: deploy the new key before then
+        </>
+      ) : (
+        "has stopped working"
+      )}
+      .
+    </p>
+  );
+}
+
 export function EditKeyDialog({ apiKey, onClose, onSaved }: { apiKey: ConsoleKeyFragment; onClose: () => void; onSaved: () => void }) {
   const [name, setName] = useState(apiKey.name);
   const [description, setDescription] = useState(apiKey.description ?? "");
-  const { errors, busy, submit } = useSubmit(async () => {
+  const { errors, busy, submit } = useSubmit(["name", "description"], async () => {
     await request(UpdateApiKeyDocument, { input: { id: apiKey.id, name, description, expectedVersion: apiKey.version } });
     onSaved();
   });
@@ -126,7 +107,7 @@ export function EditKeyDialog({ apiKey, onClose, onSaved }: { apiKey: ConsoleKey
 
 export function RevokeKeyDialog({ apiKey, onClose, onRevoked }: { apiKey: ConsoleKeyFragment; onClose: () => void; onRevoked: () => void }) {
   const [reason, setReason] = useState("");
-  const { errors, busy, submit } = useSubmit(async () => {
+  const { errors, busy, submit } = useSubmit(["reason"], async () => {
     await request(RevokeApiKeyDocument, { input: { id: apiKey.id, reason: reason.trim() === "" ? null : reason } });
     onRevoked();
   });

@@ -23,13 +23,19 @@ export function describeRelative(date: Date, now: number): string {
   return exact.format(date);
 }
 
-/** "3 minutes ago", with the exact time on hover; re-rendered every 15 s. */
-export function RelativeTime({ iso }: { iso: string }) {
+/** The current time, renewed every 15 s so that relative times and expiries stay true on an open page. */
+export function useNow(): number {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 15_000);
     return () => clearInterval(timer);
   }, []);
+  return now;
+}
+
+/** "3 minutes ago" (or "in 2 days"), with the exact time on hover. */
+export function RelativeTime({ iso }: { iso: string }) {
+  const now = useNow();
   const date = new Date(iso);
   return (
     <time dateTime={iso} title={exact.format(date)}>

@@ -1,11 +1,13 @@
 import { keepPreviousData, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { Link, Redirect, useLocation, useParams } from "wouter";
 import { ApiError, errorMessage, request } from "../api/client";
 import { useSubscription } from "../api/live";
 import { CopyButton } from "../components/CopyButton";
 import { CreateKeyDialog, EditKeyDialog, RevokeKeyDialog, SecretDialog, type CreatedKey } from "../components/KeyDialogs";
-import { formatDay, formatExact, RelativeTime } from "../components/RelativeTime";
+import { CreditsCell, ExpiresCell, isExpired, isRotating } from "../components/KeyPolicyCells";
+import { AddCreditsDialog, RotateKeyDialog } from "../components/KeyPolicyDialogs";
+import { formatDay, formatExact, RelativeTime, useNow } from "../components/RelativeTime";
 import { Pager, useCursorPages } from "../components/Pager";
 import { useToast } from "../components/Toasts";
 import { ApiKeysDocument, KeyChangedDocument, KeyUsedDocument, SetKeyStatusDocument, type ApiKeysQuery, type ConsoleKeyFragment } from "../generated/graphql";
@@ -13,22 +15,44 @@ import { SERVICES, serviceBySlug, type ServiceInfo } from "../services";
 
 const PAGE_SIZE = 10;
 type Filter = "live" | "revoked";
-type Dialogs = { kind: "create" } | { kind: "secret"; created: CreatedKey } | { kind: "edit"; apiKey: ConsoleKeyFragment } | { kind: "revoke"; apiKey: ConsoleKeyFragment } | null;
+type RowAction = "edit" | "revoke" | "rotate" | "credits";
+type Dialogs = { kind: "create" } | { kind: "secret"; created: CreatedKey } | { kind: RowAction; apiKey: ConsoleKeyFragment } | null;
 
 const keysQueryKey = (service: ServiceInfo) => ["apiKeys", service.id] as const;
 
-/** A gateway's verification, applied to the rows on screen without a refetch. */
-function applyKeyUsed(queryClient: QueryClient, service: ServiceInfo, keyId: string, usedAt: string) {
+/**
+ * A gateway's verification, applied to the rows on screen without a refetch. Says whether the key
+ * is metered: what it spent (its cost, or its successor's balance) is known only to the server.
+ */
+function applyKeyUsed(queryClient: QueryClient, service: ServiceInfo, keyId: string, usedAt: string): boolean {
+  let metered = false;
   queryClient.setQueriesData<ApiKeysQuery>({ queryKey: keysQueryKey(service) }, (page) => {
     if (!page) return page;
     const edges = page.apiKeys.edges.map((edge) => {
       const key = edge.node;
       if (key.id !== keyId) return edge;
+      metered ||= key.credits != null;
       const lastUsedAt = key.lastUsedAt && key.lastUsedAt > usedAt ? key.lastUsedAt : usedAt;
       return { ...edge, node: { ...key, lastUsedAt, usageCount: key.usageCount + 1 } };
     });
     return { ...page, apiKeys: { ...page.apiKeys, edges } };
   });
+  return metered;
+}
+
+/** At most one refetch a second, however many verifications arrive: a busy key must not turn each of them into a query. */
+function useThrottled(action: () => void, intervalMs: number): () => void {
+  const pending = useRef(false);
+  const latest = useRef(action);
+  latest.current = action;
+  return () => {
+    if (pending.current) return;
+    pending.current = true;
+    setTimeout(() => {
+      pending.current = false;
+      latest.current();
+    }, intervalMs);
+  };
 }
 
 export function ApiKeysPage() {
@@ -55,7 +79,10 @@ function ServiceKeys({ service }: { service: ServiceInfo }) {
   const refresh = () => queryClient.invalidateQueries({ queryKey: keysQueryKey(service) });
 
   useSubscription(KeyChangedDocument, { service: service.id }, () => void refresh());
-  useSubscription(KeyUsedDocument, { service: service.id }, ({ keyUsed }) => applyKeyUsed(queryClient, service, keyUsed.keyId, keyUsed.usedAt));
+  const refreshBalances = useThrottled(() => void refresh(), 1_000);
+  useSubscription(KeyUsedDocument, { service: service.id }, ({ keyUsed }) => {
+    if (applyKeyUsed(queryClient, service, keyUsed.keyId, keyUsed.usedAt)) refreshBalances();
+  });
 
   const showFilter = (next: Filter) => {
     setFilter(next);
@@ -106,7 +133,7 @@ function ServiceKeys({ service }: { service: ServiceInfo }) {
           )}
         </div>
       )}
-      {rows.length > 0 && <KeyTable service={service} rows={rows} onEdit={(apiKey) => setDialog({ kind: "edit", apiKey })} onRevoke={(apiKey) => setDialog({ kind: "revoke", apiKey })} onChanged={refresh} />}
+      {rows.length > 0 && <KeyTable service={service} rows={rows} onAction={(kind, apiKey) => setDialog({ kind, apiKey })} onChanged={refresh} />}
       {keys.data && <Pager pages={pages} pageInfo={keys.data.apiKeys.pageInfo} summary={`${keys.data.apiKeys.totalCount} keys`} />}
 
       {dialog?.kind === "create" && (
@@ -144,6 +171,28 @@ function ServiceKeys({ service }: { service: ServiceInfo }) {
           }}
         />
       )}
+      {dialog?.kind === "rotate" && (
+        <RotateKeyDialog
+          apiKey={dialog.apiKey}
+          onClose={() => setDialog(null)}
+          onRotated={(rotated) => {
+            toast("success", "SUCCESS", `API key “${dialog.apiKey.name}” rotated.`);
+            setDialog({ kind: "secret", created: rotated });
+            void refresh();
+          }}
+        />
+      )}
+      {dialog?.kind === "credits" && (
+        <AddCreditsDialog
+          apiKey={dialog.apiKey}
+          onClose={() => setDialog(null)}
+          onAdded={(remaining) => {
+            toast("success", "SUCCESS", `“${dialog.apiKey.name}” now has ${remaining.toLocaleString("en")} credits.`);
+            setDialog(null);
+            void refresh();
+          }}
+        />
+      )}
       {dialog?.kind === "revoke" && (
         <RevokeKeyDialog
           apiKey={dialog.apiKey}
@@ -159,60 +208,78 @@ function ServiceKeys({ service }: { service: ServiceInfo }) {
   );
 }
 
-function KeyTable({ service, rows, onEdit, onRevoke, onChanged }: { service: ServiceInfo; rows: ConsoleKeyFragment[]; onEdit: (key: ConsoleKeyFragment) => void; onRevoke: (key: ConsoleKeyFragment) => void; onChanged: () => void }) {
+function KeyTable({ service, rows, onAction, onChanged }: { service: ServiceInfo; rows: ConsoleKeyFragment[]; onAction: (action: RowAction, key: ConsoleKeyFragment) => void; onChanged: () => void }) {
   return (
-    <table className="keys">
-      <caption className="visually-hidden">{service.label} API keys, newest first</caption>
-      <thead>
-        <tr>
-          <th scope="col">Key Name</th>
-          <th scope="col">Last Used</th>
-          <th scope="col">Uses</th>
-          <th scope="col">API Auth Key</th>
-          <th scope="col">Date Created</th>
-          <th scope="col">Status</th>
-          <th scope="col">
-            <span className="visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((key) => (
-          <tr key={key.id} data-key-id={key.id}>
-            <th scope="row">
-              <span className="key-name">{key.name}</span>
-              {key.description && <span className="key-description">{key.description}</span>}
+    <div className="table-scroll">
+      <table className="keys">
+        <caption className="visually-hidden">{service.label} API keys, newest first</caption>
+        <thead>
+          <tr>
+            <th scope="col">Key Name</th>
+            <th scope="col">Last Used</th>
+            <th scope="col">Uses</th>
+            <th scope="col">API Auth Key</th>
+            <th scope="col">Expires</th>
+            <th scope="col">Credits</th>
+            <th scope="col">Date Created</th>
+            <th scope="col">Status</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
             </th>
-            <td className="last-used">{key.lastUsedAt ? <RelativeTime iso={key.lastUsedAt} /> : "Never"}</td>
-            <td className="uses">{key.usageCount.toLocaleString("en")}</td>
-            <td>
-              <span className="masked">
-                <code>{key.maskedKey}</code>
-                <CopyButton text={key.maskedKey} label={`Copy masked key of ${key.name}`} />
-              </span>
-            </td>
-            <td>
-              <time dateTime={key.createdAt} title={formatExact(key.createdAt)}>
-                {formatDay(key.createdAt)}
-              </time>
-            </td>
-            <td>{key.status === "REVOKED" ? <span className="badge revoked">Revoked</span> : <StatusSwitch apiKey={key} onChanged={onChanged} />}</td>
-            <td className="row-actions">
-              {key.status !== "REVOKED" && (
-                <>
-                  <button type="button" className="button link" aria-label={`Edit ${key.name}`} onClick={() => onEdit(key)}>
-                    Edit
-                  </button>
-                  <button type="button" className="button link danger-text" aria-label={`Revoke ${key.name}`} onClick={() => onRevoke(key)}>
-                    Revoke
-                  </button>
-                </>
-              )}
-            </td>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {rows.map((key) => (
+            <tr key={key.id} data-key-id={key.id}>
+              <th scope="row">
+                <span className="key-name">{key.name}</span>
+                {key.description && <span className="key-description">{key.description}</span>}
+              </th>
+              <td className="last-used">{key.lastUsedAt ? <RelativeTime iso={key.lastUsedAt} /> : "Never"}</td>
+              <td className="uses">{key.usageCount.toLocaleString("en")}</td>
+              <td>
+                <span className="masked">
+                  <code>{key.maskedKey}</code>
+                  <CopyButton text={key.maskedKey} label={`Copy masked key of ${key.name}`} />
+                </span>
+              </td>
+              <td className="expires">
+                <ExpiresCell apiKey={key} />
+              </td>
+              <td className="credits-cell">
+                <CreditsCell apiKey={key} />
+              </td>
+              <td className="created">
+                <time dateTime={key.createdAt} title={formatExact(key.createdAt)}>
+                  {formatDay(key.createdAt)}
+                </time>
+              </td>
+              <td>{key.status === "REVOKED" ? <span className="badge revoked">Revoked</span> : <StatusSwitch apiKey={key} onChanged={onChanged} />}</td>
+              <td className="row-actions">{key.status !== "REVOKED" && <RowActions apiKey={key} onAction={onAction} />}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Rotation needs a key still in service; credits are topped up on the key that now holds them (a rotated key spends its successor's). */
+function RowActions({ apiKey, onAction }: { apiKey: ConsoleKeyFragment; onAction: (action: RowAction, key: ConsoleKeyFragment) => void }) {
+  const now = useNow();
+  const replaceable = !isRotating(apiKey) && !isExpired(apiKey, now);
+  const button = (action: RowAction, label: string, className = "button link") => (
+    <button type="button" className={className} aria-label={`${label} ${apiKey.name}`} onClick={() => onAction(action, apiKey)}>
+      {label}
+    </button>
+  );
+  return (
+    <>
+      {button("edit", "Edit")}
+      {replaceable && button("rotate", "Rotate")}
+      {apiKey.credits && !isRotating(apiKey) && button("credits", "Add credits")}
+      {button("revoke", "Revoke", "button link danger-text")}
+    </>
   );
 }
 

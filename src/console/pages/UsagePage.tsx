@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { BarController, BarElement, CategoryScale, Chart, LinearScale, Tooltip } from "chart.js";
+import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from "chart.js";
 import { useEffect, useId, useRef, useState } from "react";
 import { useSearch } from "wouter";
 import { request } from "../api/client";
@@ -7,7 +7,18 @@ import { useSubscription } from "../api/live";
 import { ApiKeysDocument, KeyUsageDocument, KeyUsedDocument, type UsageGranularity } from "../generated/graphql";
 import { SERVICES, serviceBySlug, type ServiceInfo } from "../services";
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip);
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
+
+/** The outcomes of verifications, stacked in this order; valid ones are what the service served. */
+const OUTCOMES = [
+  { key: "valid", label: "Valid", color: "#4f46e5" },
+  { key: "rateLimited", label: "Rate limited", color: "#e0a100" },
+  { key: "usageExceeded", label: "Usage exceeded", color: "#e4572e" },
+  { key: "denied", label: "Denied", color: "#8b93a7" },
+] as const;
+type Outcome = (typeof OUTCOMES)[number]["key"];
+type Bucket = { start: string } & Record<Outcome, number>;
+const bucketTotal = (b: Bucket) => OUTCOMES.reduce((sum, o) => sum + b[o.key], 0);
 
 interface Range {
   id: string;
@@ -34,9 +45,15 @@ function bucketLabel(iso: string, granularity: UsageGranularity): string {
 async function loadUsage(keyIds: string[], range: Range, to: Date) {
   const from = new Date(to.getTime() - range.span).toISOString();
   const all = await Promise.all(keyIds.map((keyId) => request(KeyUsageDocument, { keyId, from, to: to.toISOString(), granularity: range.granularity })));
-  const totals = new Map<string, number>();
-  for (const { keyUsage } of all) for (const bucket of keyUsage) totals.set(bucket.start, (totals.get(bucket.start) ?? 0) + bucket.count);
-  return [...totals].sort(([a], [b]) => a.localeCompare(b)).map(([start, count]) => ({ start, count }));
+  const totals = new Map<string, Bucket>();
+  for (const { keyUsage } of all) {
+    for (const bucket of keyUsage) {
+      const sum = totals.get(bucket.start) ?? { start: bucket.start, valid: 0, rateLimited: 0, usageExceeded: 0, denied: 0 };
+      for (const { key } of OUTCOMES) sum[key] += bucket[key];
+      totals.set(bucket.start, sum);
+    }
+  }
+  return [...totals.values()].sort((a, b) => a.start.localeCompare(b.start));
 }
 
 export default function UsagePage() {
@@ -63,7 +80,8 @@ export default function UsagePage() {
   useSubscription(KeyUsedDocument, { service: service.id }, () => void queryClient.invalidateQueries({ queryKey: ["usage", service.id] }));
 
   const buckets = usage.data ?? [];
-  const total = buckets.reduce((sum, b) => sum + b.count, 0);
+  const total = buckets.reduce((sum, b) => sum + bucketTotal(b), 0);
+  const byOutcome = OUTCOMES.map((o) => ({ ...o, count: buckets.reduce((sum, b) => sum + b[o.key], 0) }));
   const subject = selected ? `key “${selected.name}” (${selected.maskedKey})` : `all ${service.label} keys`;
 
   return (
@@ -112,11 +130,21 @@ export default function UsagePage() {
       <p className="summary" aria-live="polite">
         {usage.isSuccess ? `${total.toLocaleString("en")} verifications of ${subject}, ${range.label.toLowerCase()}.` : "Loading…"}
       </p>
+      {usage.isSuccess && total > 0 && (
+        <ul className="outcomes" aria-label="Verifications by outcome">
+          {byOutcome.map((o) => (
+            <li key={o.key} data-outcome={o.key}>
+              <span className="swatch" style={{ background: o.color }} aria-hidden="true" />
+              {o.label}: <strong>{o.count.toLocaleString("en")}</strong>
+            </li>
+          ))}
+        </ul>
+      )}
       {usage.isSuccess && keyIds.length === 0 && <div className="empty-state"><p className="empty-title">No keys for {service.label} yet.</p></div>}
       {usage.isSuccess && keyIds.length > 0 && total === 0 && (
         <div className="empty-state">
           <p className="empty-title">No usage in this period.</p>
-          <p className="muted">Each verification a gateway accepts appears here within seconds.</p>
+          <p className="muted">Each verification a gateway asks for appears here within seconds, accepted or refused.</p>
         </div>
       )}
       {usage.isSuccess && total > 0 && <UsageChart buckets={buckets} range={range} subject={subject} />}
@@ -124,23 +152,23 @@ export default function UsagePage() {
   );
 }
 
-function UsageChart({ buckets, range, subject }: { buckets: { start: string; count: number }[]; range: Range; subject: string }) {
+function UsageChart({ buckets, range, subject }: { buckets: Bucket[]; range: Range; subject: string }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const chart = useRef<Chart<"bar"> | null>(null);
   useEffect(() => {
     if (!canvas.current) return;
     chart.current = new Chart(canvas.current, {
       type: "bar",
-      data: { labels: [], datasets: [{ label: "Verifications", data: [], backgroundColor: "#4f46e5", borderRadius: 2 }] },
+      data: { labels: [], datasets: OUTCOMES.map((o) => ({ label: o.label, data: [], backgroundColor: o.color, borderRadius: 2 })) },
       options: {
         animation: false,
         maintainAspectRatio: false,
         interaction: { mode: "index", intersect: false },
         scales: {
-          x: { title: { display: true, text: range.axis }, ticks: { maxTicksLimit: 12, autoSkip: true }, grid: { display: false } },
-          y: { beginAtZero: true, title: { display: true, text: "Verifications (count)" }, ticks: { precision: 0 } },
+          x: { stacked: true, title: { display: true, text: range.axis }, ticks: { maxTicksLimit: 12, autoSkip: true }, grid: { display: false } },
+          y: { stacked: true, beginAtZero: true, title: { display: true, text: "Verifications (count)" }, ticks: { precision: 0 } },
         },
-        plugins: { tooltip: { callbacks: { title: (items) => new Date(buckets[items[0]?.dataIndex ?? 0]?.start ?? 0).toLocaleString("en") } } },
+        plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { title: (items) => new Date(buckets[items[0]?.dataIndex ?? 0]?.start ?? 0).toLocaleString("en") } } },
       },
     });
     return () => chart.current?.destroy();
@@ -149,13 +177,13 @@ function UsageChart({ buckets, range, subject }: { buckets: { start: string; cou
     const current = chart.current;
     if (!current) return;
     current.data.labels = buckets.map((b) => bucketLabel(b.start, range.granularity));
-    current.data.datasets[0]!.data = buckets.map((b) => b.count);
+    OUTCOMES.forEach((o, index) => (current.data.datasets[index]!.data = buckets.map((b) => b[o.key])));
     current.options.plugins!.tooltip!.callbacks!.title = (items) => new Date(buckets[items[0]?.dataIndex ?? 0]?.start ?? 0).toLocaleString("en");
     current.update();
   }, [buckets, range]);
   return (
     <div className="chart">
-      <canvas ref={canvas} role="img" aria-label={`Bar chart of verifications of ${subject}, ${range.label.toLowerCase()}`} />
+      <canvas ref={canvas} role="img" aria-label={`Bar chart of verifications of ${subject} by outcome, ${range.label.toLowerCase()}`} />
     </div>
   );
 }
