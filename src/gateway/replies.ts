@@ -18,6 +18,7 @@ export function firstIssue(error: z.ZodError, fallbackField: string): { field: s
   if (issue.code === "unrecognized_keys") {
     return { field: issue.keys[0] ?? fallbackField, message: `Unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}` };
   }
-  const field = issue.path.map(String).join(".") || fallbackField;
+  // Written as the domain writes fields: ratelimits[0].name.
+  const field = issue.path.map((part, i) => (typeof part === "number" ? `[${part}]` : `${i > 0 ? "." : ""}${String(part)}`)).join("") || fallbackField;
   return { field, message: `${field}: ${issue.message}` };
 }
