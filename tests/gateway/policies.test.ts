@@ -180,6 +180,16 @@ describe(`gateway HTTP API with key policies: permissions, cost, rate limits, cr
     expect([viaJson.status, viaJson.body.valid, viaJson.body.code]).toEqual([200, false, "INSUFFICIENT_PERMISSIONS"]);
   });
 
+  it("refuses an expired key with 401 EXPIRED (forward-auth) or code EXPIRED (JSON)", async () => {
+    const expiresAt = Date.now() + 3_000;
+    const key = await keyWith({ expiresAt });
+    expect((await forwardAuth(key)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, expiresAt - Date.now() + 50));
+    const seen = await forwardAuth(key);
+    expect([seen.status, seen.headers.get("x-keyledger-code"), seen.headers.get("www-authenticate")]).toEqual([401, "EXPIRED", 'Bearer realm="keyledger"']);
+    expect((await verify({ key })).body).toMatchObject({ valid: false, code: "EXPIRED", expiresAt: new Date(expiresAt).toISOString() });
+  });
+
   it("answers 400 naming the field for a rate limit the key does not have, a bad cost or bad permissions, and records nothing", async () => {
     const key = await keyWith({ ratelimits: [{ name: "burst", limit: 5, durationMs: MINUTE }], credits: { remaining: 5, refill: null } });
     const before = await recorded();
