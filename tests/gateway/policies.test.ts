@@ -197,7 +197,7 @@ describe(`gateway HTTP API with key policies: permissions, cost, rate limits, cr
       [{ ratelimits: [{ name: "hourly" }] }, "ratelimits[0].name"],
       [{ ratelimits: [{ name: "burst" }, { name: "burst", cost: 2 }] }, "ratelimits[1].name"],
       [{ ratelimits: [{ name: "burst", cost: -1 }] }, "ratelimits[0].cost"],
-      [{ ratelimits: [{ name: "burst", extra: 1 }] }, "extra"],
+      [{ ratelimits: [{ name: "burst", extra: 1 }] }, "ratelimits[0].extra"],
       [{ ratelimits: Array.from({ length: 11 }, (_, i) => ({ name: `l${i}` })) }, "ratelimits"],
       [{ cost: -1 }, "cost"],
       [{ cost: 1001 }, "cost"],
