@@ -70,8 +70,7 @@ export const VerifyKeyResponse = z
           resetAt: z.iso.datetime().describe("When the oldest counted cost leaves the window"),
         }),
       )
-      .nullable()
-      .describe("The rate limits applied, in the order applied; empty when none were checked (no limits, or refused earlier); null when the key is unknown"),
+      .describe("The rate limits applied, in the order applied; empty when none were checked (the key is unknown or has none, or was refused earlier)"),
   })
   .register(documentedSchemas, { id: "VerifyKeyResponse", description: "The fields of GraphQL's VerifyApiKeyPayload. Every verdict is HTTP 200." });
 

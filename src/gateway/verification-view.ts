@@ -6,7 +6,7 @@ import type { VerifyKeyResponseBody } from "./contract.js";
 /** The key's id as GraphQL shows it (ApiKey's global ID), so a gateway can look it up there. */
 export const globalKeyId = (keyId: string) => encodeGlobalID("ApiKey", keyId);
 
-/** The verifier's answer in the shape of GraphQL's VerifyApiKeyPayload; the key's fields are null when it is unknown. */
+/** The verifier's answer in the shape of GraphQL's VerifyApiKeyPayload: the key's fields are null when it is unknown, ratelimits empty. */
 export function verificationBody(verification: Verification): VerifyKeyResponseBody {
   const known = verification.keyId !== undefined;
   return {
@@ -18,7 +18,7 @@ export function verificationBody(verification: Verification): VerifyKeyResponseB
     permissions: known ? (verification.permissions ?? []) : null,
     meta: verification.meta ?? null,
     credits: verification.credits ? { remaining: verification.credits.remaining } : null,
-    ratelimits: known ? (verification.ratelimits ?? []).map((r) => ({ ...r, resetAt: r.resetAt.toISOString() })) : null,
+    ratelimits: (verification.ratelimits ?? []).map((r) => ({ ...r, resetAt: r.resetAt.toISOString() })),
   };
 }
 
