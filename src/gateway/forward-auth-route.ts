@@ -5,7 +5,7 @@ import { ForwardAuthQuery, MAX_KEY_LENGTH, MISSING_KEY } from "./contract.js";
 import { sendVerifyFailure } from "./failures.js";
 import { authenticateGateway, gatewayTokenAsAuthorization, GATEWAY_TOKEN_HEADER } from "./gateway-auth.js";
 import { CODE_HEADER, firstIssue, sendError } from "./replies.js";
-import { globalKeyId } from "./verification-view.js";
+import { globalKeyId, setVerificationHeaders } from "./verification-view.js";
 
 /**
  * The HTTP status a proxy acts on, per verification code: 401 when the caller has no usable key,
@@ -71,9 +71,10 @@ function deny(res: ServerResponse, code: string, status: number): void {
 
 /**
  * Forward-auth for nginx auth_request, Traefik ForwardAuth and Envoy ext_authz (HTTP): any method,
- * `?service=SMS`, the original request's headers. 200 with the key's id, owner and service as
- * headers for the proxy to pass upstream; otherwise the status the verification code maps to.
- * Every answer carries X-Keyledger-Code; a denial's body says nothing more than the code.
+ * `?service=SMS` (optionally `&permissions=a,b&cost=2`), the original request's headers. 200 with
+ * the key's id, owner and service as headers for the proxy to pass upstream; otherwise the status
+ * the verification code maps to. Every answer carries X-Keyledger-Code, and the rate-limit and
+ * credits headers when the key has them; a denial's body says nothing more than the code.
  */
 export function forwardAuthRoute(services: Pick<Dependencies, "verifier" | "verifyToken" | "logger">): RouteHandler {
   return async (req, res) => {
@@ -86,7 +87,8 @@ export function forwardAuthRoute(services: Pick<Dependencies, "verifier" | "veri
     const parsed = ForwardAuthQuery.safeParse(params.query);
     if (!parsed.success) {
       const { field, message } = firstIssue(parsed.error, "service");
-      return sendError(res, 400, "BAD_USER_INPUT", message, field);
+      // The query parameter itself (permissions, not permissions[2]): that is what a proxy's configuration sets.
+      return sendError(res, 400, "BAD_USER_INPUT", message, field.split(/[.[]/)[0]);
     }
     const source = keyFrom(req.headers);
     if ("field" in source) return sendError(res, 400, "BAD_USER_INPUT", source.message, source.field);
@@ -94,10 +96,12 @@ export function forwardAuthRoute(services: Pick<Dependencies, "verifier" | "veri
 
     let verification;
     try {
-      verification = await services.verifier.verify(auth.caller, source.key, parsed.data.service);
+      const { service, permissions, cost } = parsed.data;
+      verification = await services.verifier.verify(auth.caller, source.key, service, { permissions, cost });
     } catch (error) {
       return sendVerifyFailure(res, error, services.logger, requestId);
     }
+    setVerificationHeaders(res, verification, undefined);
     const status = FORWARD_AUTH_STATUS[verification.code] ?? 403;
     if (status !== 200) return deny(res, verification.code, status);
     res.writeHead(200, {

@@ -5,11 +5,12 @@ import { sendVerifyFailure } from "./failures.js";
 import { authenticateGateway } from "./gateway-auth.js";
 import { readBody } from "./read-body.js";
 import { firstIssue, sendError } from "./replies.js";
-import { verificationBody } from "./verification-view.js";
+import { setVerificationHeaders, verificationBody } from "./verification-view.js";
 
 /**
  * POST /v1/keys.verify: GraphQL's verifyApiKey as plain JSON. Every verdict is a 200 with `valid`
- * and `code`; only requests that could not be judged get another status.
+ * and `code`, with the rate-limit and credits headers of forward-auth; only requests that could
+ * not be judged get another status (a rate limit the key does not have is bad input: 400).
  */
 export function keysVerifyRoute(services: Pick<Dependencies, "verifier" | "verifyToken" | "logger">): RouteHandler {
   return async (req, res) => {
@@ -39,7 +40,13 @@ export function keysVerifyRoute(services: Pick<Dependencies, "verifier" | "verif
     }
 
     try {
-      const verification = await services.verifier.verify(auth.caller, input.data.key, input.data.service);
+      const { key, service, permissions, cost, ratelimits } = input.data;
+      const verification = await services.verifier.verify(auth.caller, key, service, {
+        permissions: permissions ?? undefined,
+        cost: cost ?? undefined,
+        ratelimits: ratelimits ?? undefined,
+      });
+      setVerificationHeaders(res, verification, ratelimits);
       sendJson(res, 200, verificationBody(verification));
     } catch (error) {
       sendVerifyFailure(res, error, services.logger, requestId);

@@ -9,7 +9,8 @@ type JsonObject = Record<string, unknown>;
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (schema: JsonObject, description: string) => ({ description, content: { "application/json": { schema } } });
 const error = (description: string) => json(ref("ErrorResponse"), description);
-const header = (description: string, schema: JsonObject = { type: "string" }) => ({ description, schema });
+const header = (description: string, schema: JsonObject = { type: "string" }) => ({ description, schema, required: true });
+const optionalHeader = (description: string) => ({ description, schema: { type: "integer", minimum: 0 }, required: false });
 
 /** The zod schemas as OpenAPI 3.1 components (JSON Schema 2020-12), referring to each other by component path. */
 function componentSchemas(): Record<string, JsonObject> {
@@ -35,6 +36,15 @@ const keyHeaders = {
 };
 const codeHeader = { "X-Keyledger-Code": header("The verification code or request error code") };
 
+/** Sent with a verdict for a key whose rate limits were applied, or that has credits. */
+const limitHeaders = {
+  "RateLimit-Limit": optionalHeader("IETF draft: the limit of the rate limit that refused the request, else of the most restrictive one applied (lowest remaining)"),
+  "RateLimit-Remaining": optionalHeader("IETF draft: cost that limit still admits"),
+  "RateLimit-Reset": optionalHeader("IETF draft: seconds until the oldest cost counted by that limit leaves its window"),
+  "X-Keyledger-Credits-Remaining": optionalHeader("The key's credits left; only for keys with credits"),
+};
+const retryAfter = { "Retry-After": optionalHeader("With RATE_LIMITED: seconds until the refusing rate limit admits again (at least 1)") };
+
 function forwardAuthOperation(method: string) {
   return {
     operationId: `forwardAuth${method[0]!.toUpperCase()}${method.slice(1)}`,
@@ -46,17 +56,40 @@ function forwardAuthOperation(method: string) {
     security: [{ gatewayToken: [] }],
     parameters: [
       { name: "service", in: "query", required: true, schema: ref("Service"), description: "The service the proxy guards" },
+      {
+        name: "permissions",
+        in: "query",
+        required: false,
+        schema: { type: "string" },
+        description: "Comma-separated permissions the request needs (each 1 to 64 of a-z 0-9 _ . : * -, at most 100); the key must hold each, else 403 INSUFFICIENT_PERMISSIONS. Empty: none",
+      },
+      {
+        name: "cost",
+        in: "query",
+        required: false,
+        schema: { type: "integer", minimum: 0, maximum: 1000, default: 1 },
+        description: "Credits to spend when the key has credits; 0 checks without spending",
+      },
       { name: "X-API-Key", in: "header", required: false, schema: { type: "string", maxLength: 256 }, description: "The customer's key" },
     ],
     responses: {
-      "200": { description: "The key is valid for the service; pass these headers upstream (overwriting any the client sent).", headers: keyHeaders },
+      "200": {
+        description: "The key is valid for the service; pass the X-Keyledger-Key-Id, -Owner-Id and -Service headers upstream (overwriting any the client sent).",
+        headers: { ...keyHeaders, ...limitHeaders },
+      },
       "400": { ...error("Bad input: the field names the query parameter or header (e.g. a key with control characters or over 256 characters)"), headers: codeHeader },
       "401": {
         ...error(`No usable key (${[MISSING_KEY, ...codesWith(401)].join(", ")}), or a missing or bad gateway token (UNAUTHENTICATED)`),
-        headers: codeHeader,
+        headers: { ...codeHeader, ...limitHeaders },
       },
-      "403": { ...error(`The key may not be used here (${codesWith(403).join(", ")}), or the gateway token lacks the gateway role (FORBIDDEN)`), headers: codeHeader },
-      "429": { ...error(`The key may be used again later (${codesWith(429).join(", ")}); not answered until keys have rate limits or credits`), headers: codeHeader },
+      "403": {
+        ...error(`The key may not be used here (${codesWith(403).join(", ")}), or the gateway token lacks the gateway role (FORBIDDEN)`),
+        headers: { ...codeHeader, ...limitHeaders },
+      },
+      "429": {
+        ...error(`The key may be used again later: a rate limit refused it (RATE_LIMITED, with Retry-After) or its credits are spent (USAGE_EXCEEDED)`),
+        headers: { ...codeHeader, ...retryAfter, ...limitHeaders },
+      },
       "503": { ...error("The database is unavailable (SERVICE_UNAVAILABLE); nothing was recorded"), headers: codeHeader },
     },
   };
@@ -76,12 +109,14 @@ function buildDocument(): JsonObject {
           operationId: "verifyKey",
           tags: ["verify"],
           summary: "Verify a key (GraphQL's verifyApiKey as JSON)",
-          description: "Every verdict is a 200 with `valid` and `code`; only VALID is recorded, as one KeyUsed event, before the answer.",
+          description: "Every verdict is a 200 with `valid` and `code`; VALID is recorded as one KeyUsed event (spending credits and counting against rate limits), a refusal of a known key as one KeyDenied event, before the answer.",
           security: [{ gatewayBearer: [] }],
           requestBody: { required: true, content: { "application/json": { schema: ref("VerifyKeyRequest") } } },
           responses: {
-            "200": json(ref("VerifyKeyResponse"), "The verdict"),
-            "400": error("Bad input: body not JSON, wrong types, unknown fields, a key over 256 characters; `field` names it"),
+            "200": { ...json(ref("VerifyKeyResponse"), "The verdict"), headers: { ...retryAfter, ...limitHeaders } },
+            "400": error(
+              "Bad input: body not JSON, wrong types, unknown fields, a key over 256 characters, a cost outside 0..1000, a rate limit the key does not have; `field` names it",
+            ),
             "401": error("Missing or bad gateway token (UNAUTHENTICATED)"),
             "403": error("The token has neither the gateway nor the admin role (FORBIDDEN)"),
             "405": error("Not POST"),

@@ -12,12 +12,16 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
   sendJson(res, status, body);
 }
 
+/** A path as the domain writes fields: ratelimits[0].name. */
+const fieldName = (path: readonly PropertyKey[]) =>
+  path.map((part, i) => (typeof part === "number" ? `[${part}]` : `${i > 0 ? "." : ""}${String(part)}`)).join("");
+
 /** The first problem zod found, as the field it names and a message. */
 export function firstIssue(error: z.ZodError, fallbackField: string): { field: string; message: string } {
   const issue = error.issues[0]!;
   if (issue.code === "unrecognized_keys") {
-    return { field: issue.keys[0] ?? fallbackField, message: `Unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}` };
+    return { field: fieldName([...issue.path, issue.keys[0]!]), message: `Unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}` };
   }
-  const field = issue.path.map(String).join(".") || fallbackField;
+  const field = fieldName(issue.path) || fallbackField;
   return { field, message: `${field}: ${issue.message}` };
 }

@@ -96,6 +96,33 @@ describe(`nginx auth_request with the shipped configuration (${backendName})`, (
     expect(await countKeyUsed(server)).toBe(before);
   });
 
+  it("passes keyledger's 429 with Retry-After, and its RateLimit-* and credits headers, to the client", async () => {
+    const alice = { viewer: { userId: "alice", roles: new Set(["owner"] as const) }, requestId: "nginx-policies" };
+    const { secret } = await server.services.commands.create(alice, {
+      service: "SMS",
+      name: "limited",
+      ratelimits: [{ name: "burst", limit: 1, durationMs: 60_000 }],
+      credits: { remaining: 5, refill: null },
+    });
+    const limits = (response: Response) =>
+      ["ratelimit-limit", "ratelimit-remaining", "retry-after", "x-keyledger-credits-remaining"].map((name) => response.headers.get(name));
+    const seenBefore = service.seen.length;
+    const admitted = await through({ "x-api-key": secret });
+    expect([admitted.status, ...limits(admitted)]).toEqual([200, "1", "0", null, "4"]);
+    expect(Number(admitted.headers.get("ratelimit-reset"))).toBeGreaterThanOrEqual(0);
+
+    const refused = await through({ "x-api-key": secret });
+    expect([refused.status, refused.headers.get("x-keyledger-code"), ...limits(refused)]).toEqual([429, "RATE_LIMITED", "1", "0", expect.stringMatching(/^\d+$/), "4"]);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(55);
+    expect(Number(refused.headers.get("ratelimit-reset"))).toBeGreaterThanOrEqual(55);
+    expect(await refused.json()).toEqual({ error: { code: "RATE_LIMITED", message: expect.any(String) } });
+    expect(service.seen.length).toBe(seenBefore + 1);
+
+    // A key without limits or credits: no such headers at all (nginx sends none for an empty value).
+    const plain = await through({ "x-api-key": keys.active.secret });
+    expect([plain.status, ...limits(plain), plain.headers.get("ratelimit-reset")]).toEqual([200, null, null, null, null, null]);
+  });
+
   it("answers bad input with 400, never 500, and records nothing", async () => {
     const before = await countKeyUsed(server);
     // Over nginx's 8 KB header buffers nginx answers 400 itself; below that keyledger does.
@@ -111,9 +138,9 @@ describe(`nginx auth_request with the shipped configuration (${backendName})`, (
 });
 
 /**
- * keyledger does not answer 429 (rate limits and credits come with key policies) and should not
- * be stopped mid-suite, so the configuration's mapping of statuses auth_request does not pass on
- * is shown against a stand-in that answers as keyledger's forward-auth will.
+ * keyledger should not be stopped mid-suite, nor made to answer 400 to a request nginx lets through,
+ * so the configuration's mapping of every status auth_request does not pass on is also shown
+ * against a stand-in that answers as keyledger's forward-auth does.
  */
 describe("nginx configuration: statuses auth_request cannot pass on", () => {
   let standIn: Server;

@@ -1,5 +1,6 @@
 import { expect } from "vitest";
 import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
 import type { GraphQLClient } from "graphql-request";
 import type { RunningServer } from "../../src/server/app.js";
 import { CreateKeyDocument, RevokeKeyDocument, SetStatusDocument, type Service } from "../generated/graphql.js";
@@ -34,10 +35,11 @@ export interface SeenResponse {
 /**
  * Checks real responses against the served /openapi.json with ajv (JSON Schema 2020-12, as
  * OpenAPI 3.1 uses): the status must be documented for the operation, a JSON body must match the
- * documented schema, and the documented response headers must be present.
+ * documented schema, the documented required response headers must be present, and integer ones sent must be whole numbers.
  */
 export function openApiChecker(document: Record<string, any>) {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats.default(ajv);
   ajv.addSchema({ $id: "openapi.json", components: document.components });
   return (seen: SeenResponse) => {
     const operation = document.paths[seen.path]?.[seen.method.toLowerCase()];
@@ -51,8 +53,10 @@ export function openApiChecker(document: Record<string, any>) {
     } else {
       expect(seen.body, `${seen.method} ${seen.path} ${seen.status} has no documented body`).toBeUndefined();
     }
-    for (const name of Object.keys(response.headers ?? {})) {
-      expect(seen.headers.get(name), `${seen.method} ${seen.path} ${seen.status} sends ${name}`).not.toBeNull();
+    for (const [name, header] of Object.entries<{ required?: boolean; schema?: { type?: string } }>(response.headers ?? {})) {
+      const value = seen.headers.get(name);
+      if (header.required) expect(value, `${seen.method} ${seen.path} ${seen.status} sends ${name}`).not.toBeNull();
+      if (value !== null && header.schema?.type === "integer") expect(value, `${name} is a whole number`).toMatch(/^\d+$/);
     }
   };
 }
