@@ -48,6 +48,8 @@ function everyField(type: GraphQLObjectType, fragments: Map<string, string>, dep
     const named = getNamedType(field.type);
     if (isLeafType(named)) selections.push(field.name);
     else if (isObjectType(named) && depth < 4) {
+      // A type that refers to itself (ApiKey.rotatedTo) cannot spread its own fragment: one level is enough.
+      if (fragments.get(named.name) === "") continue;
       if (!fragments.has(named.name)) {
         fragments.set(named.name, "");
         fragments.set(named.name, `fragment All${named.name} on ${named.name} { ${everyField(named, fragments, depth + 1)} }`);

@@ -48,7 +48,7 @@ describe(`the log as an API (${backendName})`, () => {
     const { events } = await auditor.request(EventsDocument, { streamId: apiKey.id });
     expect(events.edges.map((e) => e.node.type)).toEqual(["KeyCreated", "KeyUsed", "KeyToggled"]);
     const [created, used] = events.edges.map((e) => e.node);
-    expect(created).toMatchObject({ streamId: rawId(apiKey.id), streamVersion: 1, schemaVersion: 1, actor: { id: "alice", role: "owner" } });
+    expect(created).toMatchObject({ streamId: rawId(apiKey.id), streamVersion: 1, schemaVersion: 2, actor: { id: "alice", role: "owner" } });
     expect(created!.data).toMatchObject({ name: "logged", service: "SMS" });
     expect(JSON.stringify(created!.data)).not.toContain(secret);
     expect(created!.hash).toMatch(/^[0-9a-f]{64}$/);
