@@ -9,7 +9,8 @@ export const RatelimitInput = builder.inputType("RatelimitInput", {
   fields: (t) => ({
     name: t.string({ required: true, description: "1 to 64 of a-z 0-9 _ . : * -; unique per key" }),
     limit: t.int({ required: true, description: "1 to 1000000" }),
-    durationMs: t.int({ required: true, description: "1000 (one second) to 2592000000 (30 days)" }),
+    // SafeInt: 30 days in milliseconds is past GraphQL Int's 2^31 - 1.
+    durationMs: t.field({ type: "SafeInt", required: true, description: "1000 (one second) to 2592000000 (30 days)" }),
   }),
 });
 

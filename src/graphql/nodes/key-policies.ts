@@ -10,7 +10,7 @@ export const RatelimitRef = builder.objectRef<Ratelimit>("Ratelimit").implement(
   fields: (t) => ({
     name: t.exposeString("name"),
     limit: t.exposeInt("limit"),
-    durationMs: t.exposeInt("durationMs"),
+    durationMs: t.expose("durationMs", { type: "SafeInt" }),
   }),
 });
 
