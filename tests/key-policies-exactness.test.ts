@@ -4,6 +4,7 @@ import type { GraphQLClient } from "graphql-request";
 import {
   AddCreditsDocument,
   CreatePolicyKeyDocument,
+  RotateKeyDocument,
   PolicyKeyDocument,
   VerifyWithPoliciesDocument,
   type CreateApiKeyInput,
@@ -133,5 +134,31 @@ describe.runIf(onPostgres)("key policies are exact across two server processes",
     expect(await balanceRow(apiKey.id)).toBe("0");
     const usedAfter = (await streamOf(apiKey.id)).filter((e) => e.type === "KeyUsed");
     expect(usedAfter.reduce((sum, e) => sum + (e.data.cost as number), 0)).toBe(granted);
+  });
+
+  it("spends one balance exactly when the key is rotated while both processes verify it", async () => {
+    const N = 100;
+    const { secret, apiKey } = await create({ credits: { remaining: N }, ratelimits: [{ name: "r", limit: 1_000, durationMs: 60_000 }] });
+    const early = Array.from({ length: 40 }, (_, i) => verifyOn(i, secret));
+    const rotation = aliceOnB.request(RotateKeyDocument, { input: { id: apiKey.id, gracePeriodMs: 60_000 } });
+    const late = Array.from({ length: 40 }, (_, i) => verifyOn(i, secret));
+    const [rotated, answers] = await Promise.all([rotation, Promise.all([...early, ...late])]);
+    const successor = rotated.rotateApiKey;
+    // At least 20 credits are left: the old key, in its grace period, spends them from the successor's account.
+    const graced = await Promise.all(Array.from({ length: 20 }, (_, i) => verifyOn(i, secret)));
+    expect(graced.every((a) => a.code === "VALID")).toBe(true);
+    const fromNew = await Promise.all(Array.from({ length: 40 }, (_, i) => verifyOn(i, successor.secret)));
+    const valid = [...answers, ...graced, ...fromNew].filter((a) => a.code === "VALID");
+    expect(valid).toHaveLength(N);
+    expect(valid.map((a) => a.credits!.remaining).sort((x, y) => x - y)).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect((await alice.request(PolicyKeyDocument, { id: successor.apiKey.id })).apiKey!.credits!.remaining).toBe(0);
+
+    // Uses of the old key after the rotation spent the successor's account; every use is in the log once.
+    const used = [...(await streamOf(apiKey.id)), ...(await streamOf(successor.apiKey.id))].filter((e) => e.type === "KeyUsed");
+    expect(used).toHaveLength(N);
+    expect(used.reduce((sum, e) => sum + (e.data.cost as number), 0)).toBe(N);
+    const rotatedAt = (await streamOf(apiKey.id)).find((e) => e.type === "KeyRotated")!.position;
+    expect(used.filter((e) => e.data.limitsOf === uuidOf(successor.apiKey.id)).length).toBeGreaterThanOrEqual(20);
+    for (const event of used) expect(event.data.limitsOf).toBe(event.position > rotatedAt && event.streamId === uuidOf(apiKey.id) ? uuidOf(successor.apiKey.id) : null);
   });
 });
