@@ -11,7 +11,7 @@ import {
   type VerifyApiKeyInput,
 } from "./generated/graphql.js";
 import { clientFor } from "./support/clients.js";
-import { onPostgres } from "./support/databases.js";
+import { backendName, onPostgres } from "./support/databases.js";
 import { runTs, servingUrl } from "./support/processes.js";
 import { useTestServer, TEST_JWT_SECRET } from "./support/server.js";
 
@@ -160,5 +160,35 @@ describe.runIf(onPostgres)("key policies are exact across two server processes",
     const rotatedAt = (await streamOf(apiKey.id)).find((e) => e.type === "KeyRotated")!.position;
     expect(used.filter((e) => e.data.limitsOf === uuidOf(successor.apiKey.id)).length).toBeGreaterThanOrEqual(20);
     for (const event of used) expect(event.data.limitsOf).toBe(event.position > rotatedAt && event.streamId === uuidOf(apiKey.id) ? uuidOf(successor.apiKey.id) : null);
+  });
+});
+
+describe(`key policies: a burst across a refill boundary (${backendName})`, () => {
+  let now = Date.parse("2026-03-30T23:59:00.000Z");
+  const server = useTestServer({}, { clock: () => new Date(now) });
+
+  it("refills once, as one fact, however many calls cross the boundary together", async () => {
+    const alice = await clientFor(server.url, "alice");
+    const gateway = await clientFor(server.url, "gw", ["gateway"]);
+    const { secret, apiKey } = (
+      await alice.request(CreatePolicyKeyDocument, {
+        input: { service: "SMS", name: "monthly", credits: { remaining: 0, refill: { amount: 7, interval: "MONTHLY", day: 31 } } },
+      })
+    ).createApiKey;
+    const burst = () => Promise.all(Array.from({ length: 30 }, () => gateway.request(VerifyWithPoliciesDocument, { input: { key: secret, service: "SMS" } })));
+    expect((await burst()).every((a) => a.verifyApiKey.code === "USAGE_EXCEEDED")).toBe(true);
+    now = Date.parse("2026-03-31T00:00:00.000Z");
+    const answers = (await burst()).map((a) => a.verifyApiKey);
+    expect(answers.filter((a) => a.code === "VALID").map((a) => a.credits!.remaining).sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    // April has 30 days: its refill on "day 31" comes on the 30th, not before.
+    now = Date.parse("2026-04-29T23:59:59.999Z");
+    expect((await burst()).every((a) => a.verifyApiKey.code === "USAGE_EXCEEDED")).toBe(true);
+    now = Date.parse("2026-04-30T00:00:00.000Z");
+    expect((await burst()).filter((a) => a.verifyApiKey.code === "VALID")).toHaveLength(7);
+    const refills = (await server.services.store.readStream(uuidOf(apiKey.id))).filter((e) => e.type === "CreditsRefilled");
+    expect(refills.map((e) => [e.data.remaining, e.data.boundary])).toEqual([
+      [7, "2026-03-31T00:00:00.000Z"],
+      [7, "2026-04-30T00:00:00.000Z"],
+    ]);
   });
 });
