@@ -1,7 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { GraphQLClient } from "graphql-request";
 import {
+  AddCreditsDocument,
   CreatePolicyKeyDocument,
+  RevokeKeyDocument,
   RotateKeyDocument,
   UpdatePoliciesDocument,
   VerifyWithPoliciesDocument,
@@ -41,7 +43,9 @@ const BAD_POLICIES: Array<[string, Partial<CreateApiKeyInput>, string]> = [
 ];
 
 describe(`key policies: bad input is refused naming the field, appending nothing (${backendName})`, () => {
-  const server = useTestServer({}, { clock: () => new Date(now) });
+  /** The server's clock: only the expiry case moves it, and puts it back. */
+  let serverNow = now;
+  const server = useTestServer({}, { clock: () => new Date(serverNow) });
   let alice: GraphQLClient;
   let gateway: GraphQLClient;
   let key: { id: string; secret: string };
@@ -98,6 +102,30 @@ describe(`key policies: bad input is refused naming the field, appending nothing
     // None of those spent a credit or a slot of the window: the bounds themselves are accepted.
     const ok = (await verify({ cost: 5, ratelimits: [{ name: "requests", cost: 10 }] })).verifyApiKey;
     expect(ok).toMatchObject({ code: "VALID", credits: { remaining: 0 }, ratelimits: [{ name: "requests", remaining: 0 }] });
+  });
+
+  it("refuses with CONFLICT, appending nothing, changes to a rotated key and rotating a revoked or expired one", async () => {
+    const conflict = async (request: () => Promise<unknown>) => {
+      const before = (await server.services.store.head()).position;
+      await expectCode(request(), "CONFLICT");
+      expect((await server.services.store.head()).position).toBe(before);
+    };
+    const rotating = (await create({ credits: { remaining: 3 } })).createApiKey.apiKey.id;
+    await alice.request(RotateKeyDocument, { input: { id: rotating, gracePeriodMs: 60_000 } });
+    await conflict(() => alice.request(AddCreditsDocument, { input: { id: rotating, amount: 5 } }));
+    await conflict(() => alice.request(UpdatePoliciesDocument, { input: { id: rotating, credits: { remaining: 9 } } }));
+    await conflict(() => alice.request(UpdatePoliciesDocument, { input: { id: rotating, permissions: ["sms.send"] } }));
+    await conflict(() => alice.request(RotateKeyDocument, { input: { id: rotating } }));
+    const revoked = (await create({})).createApiKey.apiKey.id;
+    await alice.request(RevokeKeyDocument, { input: { id: revoked } });
+    await conflict(() => alice.request(RotateKeyDocument, { input: { id: revoked } }));
+    const expiring = (await create({ expiresAt: new Date(now + 1_000).toISOString() })).createApiKey.apiKey.id;
+    serverNow = now + 2_000;
+    try {
+      await conflict(() => alice.request(RotateKeyDocument, { input: { id: expiring } }));
+    } finally {
+      serverNow = now;
+    }
   });
 
   it("accepts the bounds themselves", async () => {
