@@ -104,6 +104,14 @@ describe(`key policies: bad input is refused naming the field, appending nothing
     expect(ok).toMatchObject({ code: "VALID", credits: { remaining: 0 }, ratelimits: [{ name: "requests", remaining: 0 }] });
   });
 
+  it("addCredits refuses a balance above 2^31 - 1, the largest the GraphQL answers carry, and the key stays readable", async () => {
+    const { apiKey, secret } = (await create({ credits: { remaining: 2_000_000_000 } })).createApiKey;
+    await refused(() => alice.request(AddCreditsDocument, { input: { id: apiKey.id, amount: 1_000_000_000 } }), "amount");
+    const topped = await alice.request(AddCreditsDocument, { input: { id: apiKey.id, amount: 2 ** 31 - 1 - 2_000_000_000 } });
+    expect(topped.addCredits.apiKey.credits!.remaining).toBe(2 ** 31 - 1);
+    expect((await verify({ key: secret })).verifyApiKey.credits!.remaining).toBe(2 ** 31 - 2);
+  });
+
   it("refuses with CONFLICT, appending nothing, changes to a rotated key and rotating a revoked or expired one", async () => {
     const conflict = async (request: () => Promise<unknown>) => {
       const before = (await server.services.store.head()).position;
