@@ -1,15 +1,19 @@
-// npm run bench:verify [-- --backend both|pglite|postgres] [--seconds 10] [--rounds 3] [--connections 50] [--keys 20] [--kinds graphql,auth,json] [--write]
+// npm run bench:verify [-- --backend both|pglite|postgres] [--seconds 10] [--rounds 3] [--connections 50] [--keys 20] [--kinds graphql,policies,auth,json] [--write]
 // A real server (startServer) per backend; autocannon in a child process hits it with the trivial
 // GraphQL query `{ __typename }` (the baseline) and, rotating among a few keys: the verifyApiKey
-// mutation (target >= 60% of the baseline), forward-auth GET /v1/auth (target >= 100%) and POST
+// mutation (target >= 60% of the baseline), the same on keys with key policies (`policies`: one rate
+// limit too large to refuse and credits enough for the run, so every call locks the key's limits
+// row and spends a credit; target >= 60%), forward-auth GET /v1/auth (target >= 100%) and POST
 // /v1/keys.verify (target >= 100%). All of them alternate in rounds in the same run. Reports
-// requests/s, p50, p99 and each ratio, and checks that the KeyUsed events written equal the VALID answers.
+// requests/s, p50, p99 and each ratio, and checks that the KeyUsed events written equal the VALID
+// answers and, for the policy keys, the credits spent.
 // PostgreSQL: DATABASE_URL when set (a database of its own is created on it), else a throwaway cluster.
 import type { CannonJob, CannonResult } from "./cannon.js";
 import {
   createKeys,
   createLocation,
   fmt,
+  graphql,
   machine,
   markdownTable,
   outputOf,
@@ -23,14 +27,32 @@ import {
 } from "./common.js";
 import { runBenchmark, type OptionValues } from "./harness.js";
 
-const OPTIONS = { seconds: 10, rounds: 3, connections: 50, keys: 20, kinds: "graphql,auth,json" };
+const OPTIONS = { seconds: 10, rounds: 3, connections: 50, keys: 20, kinds: "graphql,policies,auth,json" };
 type Options = OptionValues<typeof OPTIONS>;
 
 const VERIFY = "mutation($input: VerifyApiKeyInput!) { verifyApiKey(input: $input) { code valid keyId } }";
+const VERIFY_POLICIES =
+  "mutation($input: VerifyApiKeyInput!) { verifyApiKey(input: $input) { code valid keyId credits { remaining } ratelimits { name remaining resetAt } } }";
+/** The policy keys' limits: never the reason for a refusal at any rate this machine reaches. */
+const POLICIES = { ratelimits: [{ name: "requests", limit: 1_000_000, durationMs: 1_000 }], credits: { remaining: 10_000_000 } };
 
 /** What is measured against the baseline, with its target ratio. */
+/** Keys like createKeys' with POLICIES on each. */
+async function createPolicyKeys(url: string, count: number): Promise<Array<{ id: string; secret: string }>> {
+  const owner = await tokenFor("bench-owner", ["owner"]);
+  const create = "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id } } }";
+  const keys: Array<{ id: string; secret: string }> = [];
+  for (let i = 0; i < count; i++) {
+    const input = { service: "SMS", name: `bench policies ${i}`, ...POLICIES };
+    const { createApiKey } = await graphql<{ createApiKey: { secret: string; apiKey: { id: string } } }>(url, owner, create, { input });
+    keys.push({ id: createApiKey.apiKey.id, secret: createApiKey.secret });
+  }
+  return keys;
+}
+
 const KINDS = {
   graphql: { label: "`verifyApiKey` (GraphQL)", target: 0.6 },
+  policies: { label: "`verifyApiKey`, key with a rate limit and credits", target: 0.6 },
   auth: { label: "forward-auth `GET /v1/auth`", target: 1.0 },
   json: { label: "`POST /v1/keys.verify`", target: 1.0 },
 } as const;
@@ -76,18 +98,22 @@ interface BackendResult {
   valid: number;
   keyUsedWritten: number;
   usageCounted: number;
+  /** For the policy keys: VALID answers, credits spent and KeyUsed events (null when not measured). */
+  policies: { valid: number; spent: number; keyUsed: number } | null;
 }
 
-function jobs(url: string, gateway: string, secrets: string[], connections: number): Record<Kind | "trivial", CannonJob> {
+function jobs(url: string, gateway: string, secrets: string[], policySecrets: string[], connections: number): Record<Kind | "trivial", CannonJob> {
   const origin = new URL(url).origin;
+  const verifying = (query: string, keys: string[]): CannonJob => ({
+    url,
+    token: gateway,
+    bodies: keys.map((key) => JSON.stringify({ query, variables: { input: { key, service: "SMS" } } })),
+    connections,
+  });
   return {
     trivial: { url, token: gateway, bodies: [JSON.stringify({ query: "{ __typename }" })], connections },
-    graphql: {
-      url,
-      token: gateway,
-      bodies: secrets.map((key) => JSON.stringify({ query: VERIFY, variables: { input: { key, service: "SMS" } } })),
-      connections,
-    },
+    graphql: verifying(VERIFY, secrets),
+    policies: verifying(VERIFY_POLICIES, policySecrets),
     auth: {
       url: origin,
       token: gateway,
@@ -120,11 +146,16 @@ async function runOn(backend: Backend, cluster: Cluster | undefined, { seconds, 
   try {
     const url = server.url.replace("localhost", "127.0.0.1");
     const keys = await createKeys(url, keyCount);
-    const all = jobs(url, await tokenFor("bench-gateway", ["gateway"]), keys.map((k) => k.secret), connections);
+    const policyKeys = kinds.includes("policies") ? await createPolicyKeys(url, keyCount) : [];
+    const policyIds = policyKeys.map((k) => Buffer.from(k.id, "base64").toString().split(":")[1]!);
+    const all = jobs(url, await tokenFor("bench-gateway", ["gateway"]), keys.map((k) => k.secret), policyKeys.map((k) => k.secret), connections);
     const counts = async () => {
-      const { rows } = await server.services.db.query<{ used: number; counted: number }>(
+      const { rows } = await server.services.db.query<{ used: number; counted: number; policyUsed: number; policyCredits: number }>(
         `SELECT (SELECT count(*) FROM events WHERE type = 'KeyUsed')::int AS used,
-                (SELECT COALESCE(sum(usage_count), 0) FROM api_keys)::int AS counted`,
+                (SELECT COALESCE(sum(usage_count), 0) FROM api_keys)::int AS counted,
+                (SELECT count(*) FROM events WHERE type = 'KeyUsed' AND stream_id = ANY($1::text[]))::int AS "policyUsed",
+                (SELECT COALESCE(sum(credits_remaining), 0) FROM key_limits WHERE key_id = ANY($1::uuid[]))::int AS "policyCredits"`,
+        [policyIds],
       );
       return rows[0]!;
     };
@@ -151,6 +182,13 @@ async function runOn(backend: Backend, cluster: Cluster | undefined, { seconds, 
       valid: sum(verifying, (r) => r.codes).VALID ?? 0,
       keyUsedWritten: after.used - before.used,
       usageCounted: after.counted - before.counted,
+      policies: kinds.includes("policies")
+        ? {
+            valid: sum(results.get("policies")!, (r) => r.codes).VALID ?? 0,
+            spent: before.policyCredits - after.policyCredits,
+            keyUsed: after.policyUsed - before.policyUsed,
+          }
+        : null,
     };
   } finally {
     await server.stop();
@@ -168,6 +206,8 @@ async function settled<T>(read: () => Promise<T>): Promise<T> {
     last = JSON.stringify(value);
   }
 }
+
+const policiesAgree = ({ policies: p }: BackendResult) => !p || (p.valid === p.spent && p.valid === p.keyUsed);
 
 function problems(m: Measured): string {
   const total = (pick: (r: CannonResult) => number) => m.rounds.reduce((n, r) => n + pick(r), 0);
@@ -190,7 +230,10 @@ function report(results: BackendResult[], { seconds, rounds, connections }: Opti
   ]);
   const checks = results.map((r) => {
     const ok = r.valid === r.keyUsedWritten && r.valid === r.usageCounted;
-    return `- ${r.backend}: ${fmt(r.valid)} VALID answers, ${fmt(r.keyUsedWritten)} KeyUsed events written, usage_count grew by ${fmt(r.usageCounted)}: ${ok ? "equal" : "**MISMATCH**"}`;
+    const all = `- ${r.backend}: ${fmt(r.valid)} VALID answers, ${fmt(r.keyUsedWritten)} KeyUsed events written, usage_count grew by ${fmt(r.usageCounted)}: ${ok ? "equal" : "**MISMATCH**"}`;
+    if (!r.policies) return all;
+    const { valid, spent, keyUsed } = r.policies;
+    return `${all}\n- ${r.backend}, keys with policies: ${fmt(valid)} VALID answers, ${fmt(spent)} credits spent, ${fmt(keyUsed)} KeyUsed events: ${policiesAgree(r) ? "equal" : "**MISMATCH**"}`;
   });
   return [
     `Command: \`npm run bench:verify\`: ${connections} connections, ~${seconds} s per request type in ${rounds} alternating rounds after a 2 s warm-up each;`,
@@ -205,13 +248,13 @@ function report(results: BackendResult[], { seconds, rounds, connections }: Opti
 
 await runBenchmark({
   name: "verify",
-  usage: "[--seconds 10] [--rounds 3] [--connections 50] [--keys 20] [--kinds graphql,auth,json]",
+  usage: "[--seconds 10] [--rounds 3] [--connections 50] [--keys 20] [--kinds graphql,policies,auth,json]",
   options: OPTIONS,
   backends: ["pglite", "postgres"],
   async measure({ opts, cluster, eachBackend }) {
     kindsOf(opts.kinds);
     const results = await eachBackend((backend) => runOn(backend, cluster, opts));
-    const mismatch = results.some((r) => r.valid !== r.keyUsedWritten);
+    const mismatch = results.some((r) => r.valid !== r.keyUsedWritten || !policiesAgree(r));
     return { markdown: report(results, opts), ok: !mismatch };
   },
 });

@@ -107,6 +107,8 @@ function policyEvents(keyId: string, current: KeyPolicies, changes: PolicyChange
 }
 
 const MAX_CREDITS_CHANGE = 1_000_000_000;
+/** The largest balance: every answer carries it as a GraphQL Int (32-bit signed). */
+const MAX_CREDITS_REMAINING = 2 ** 31 - 1;
 
 const decided = (...events: KeyDecisionEvent[]): Decision => ({ events });
 
@@ -180,6 +182,9 @@ export function decide(command: ApiKeyCommand, state: ApiKeyStateOrNone): Decisi
       if (state.status === "REVOKED") return { error: conflict("The key is revoked and can no longer be edited") };
       if (state.rotatedTo) return { error: conflict("The key was rotated: add credits to the key that replaced it") };
       if (!state.policies.credits) return { error: conflict("The key has no credits: set credits with updateApiKey first") };
+      if (command.remaining + command.amount > MAX_CREDITS_REMAINING) {
+        return { error: invalid("amount", `the balance would exceed ${MAX_CREDITS_REMAINING}, the most a key can hold`) };
+      }
       const remaining = Math.max(0, command.remaining + command.amount);
       return decided({ type: "CreditsAdded", data: { keyId, amount: command.amount, remaining } });
     }
