@@ -24,8 +24,8 @@ const BAD_POLICIES: Array<[string, Partial<CreateApiKeyInput>, string]> = [
   ["limit below 1", { ratelimits: [limit("r", { limit: 0 })] }, "ratelimits[0].limit"],
   ["limit above 1,000,000", { ratelimits: [limit("a"), limit("r", { limit: 1_000_001 })] }, "ratelimits[1].limit"],
   ["durationMs below one second", { ratelimits: [limit("r", { durationMs: 999 })] }, "ratelimits[0].durationMs"],
-  // 30 days (2,592,000,000 ms) does not fit GraphQL's 32-bit Int: the largest durationMs it carries is 2^31 - 1.
-  ["durationMs above 2^31 - 1 ms", { ratelimits: [limit("r", { durationMs: 2 ** 31 })] }, "durationMs"],
+  // durationMs is a SafeInt: 30 days (2,592,000,000 ms) is past GraphQL Int's 2^31 - 1.
+  ["durationMs above 30 days", { ratelimits: [limit("r", { durationMs: 30 * DAY + 1 })] }, "ratelimits[0].durationMs"],
   ["two rate limits with one name", { ratelimits: [limit("r"), limit("r")] }, "ratelimits[1].name"],
   ["more than 10 rate limits", { ratelimits: Array.from({ length: 11 }, (_, i) => limit(`r${i}`)) }, "ratelimits"],
   ["a permission with a capital", { permissions: ["sms.Send"] }, "permissions"],
@@ -138,7 +138,7 @@ describe(`key policies: bad input is refused naming the field, appending nothing
 
   it("accepts the bounds themselves", async () => {
     const { createApiKey } = await create({
-      ratelimits: [limit("low", { limit: 1, durationMs: 1_000 }), limit("high", { limit: 1_000_000, durationMs: 2 ** 31 - 1 })],
+      ratelimits: [limit("low", { limit: 1, durationMs: 1_000 }), limit("high", { limit: 1_000_000, durationMs: 30 * DAY })],
       permissions: Array.from({ length: 100 }, (_, i) => `p${i}`),
       meta: { blob: "x".repeat(8 * 1024 - 11) /* exactly 8 KiB as JSON */ },
       credits: { remaining: 0, refill: { amount: 1, interval: "MONTHLY", day: 31 } },
