@@ -205,7 +205,7 @@ export class ApiKeyCommands {
     if (!writesOwnKeys(caller.viewer)) throw new ForbiddenError("Changing keys needs the owner or admin role");
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction(async (tx) => {
+        return await this.store.transaction(async (tx) => {
           const limits = locksLimits ? (await lockLimits(tx, [keyId])).get(keyId) : undefined;
           const { state, version } = await this.load(keyId, tx);
           if (!state || !mayChange(caller.viewer, state)) throw new DomainRejection({ kind: "not_found" });

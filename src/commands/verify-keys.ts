@@ -114,7 +114,7 @@ export class KeyVerifier {
   private async verifyBatch(pending: PendingVerification[]): Promise<Outcome[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction((tx) => this.decideBatch(tx, pending));
+        return await this.store.transaction((tx) => this.decideBatch(tx, pending));
       } catch (error) {
         if (!(error instanceof RotatedMeanwhile) || attempt >= 5) throw error;
       }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { sqlState, UNIQUE_VIOLATION, type Database, type SqlClient, type Unlisten } from "../db/database.js";
+import { isDatabaseUnavailable, sqlState, UNIQUE_VIOLATION, type Database, type SqlClient, type Unlisten } from "../db/database.js";
 import { ConcurrencyError, DuplicateEventError } from "./errors.js";
 import { chainHash } from "./hash-chain.js";
 import { readHead, readLogPage } from "./log-reader.js";
@@ -26,9 +26,14 @@ export const EVENTS_CHANNEL = "keyledger_events";
 /** Serialises appends (and so the order of positions) across every connection and process. */
 export const APPEND_LOCK = 0x6b6c6467; // "kldg"
 
+/** How long an append whose commit was cut off waits for the database to come back to learn its outcome. */
+const OUTCOME_WAIT_MS = 20_000;
+
 export class EventStore {
   private readonly projections: InlineProjection[];
   private readonly clock: () => Date;
+  /** The ids appended in each open transaction of `transaction()`, to learn a lost commit's outcome. */
+  private readonly appendedIn = new WeakMap<SqlClient, string[]>();
 
   constructor(
     private readonly db: Database,
@@ -58,13 +63,53 @@ export class EventStore {
     const all = pending.flat();
     if (all.length === 0) return requests.map(() => []);
     try {
-      const recorded = await this.db.transaction((tx) => this.write(tx, requests, all));
+      const recorded = await this.transaction((tx) => {
+        this.appendedIn.get(tx)?.push(all[0]!.eventId);
+        return this.write(tx, requests, all);
+      });
       let offset = 0;
       return pending.map((events) => recorded.slice(offset, (offset += events.length)));
     } catch (error) {
       const replay = await this.alreadyAppended(requests, pending, error);
       if (replay) return replay;
       throw error;
+    }
+  }
+
+  /**
+   * Runs `work` in one transaction, in which it appends with `appendWithin`. When the connection
+   * is lost while the transaction commits, whether it committed is unknown: the store then waits
+   * for the database to come back and looks for the first event it appended, so that a caller is
+   * never told "nothing happened" about a change that was made (nor the other way round).
+   */
+  async transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T> {
+    const appended: string[] = [];
+    let finished: { value: T } | undefined;
+    try {
+      return await this.db.transaction(async (tx) => {
+        this.appendedIn.set(tx, appended);
+        const value = await work(tx);
+        finished = { value };
+        return value;
+      });
+    } catch (error) {
+      if (!finished || appended.length === 0 || !isDatabaseUnavailable(error)) throw error;
+      if (await this.wasCommitted(appended[0]!, error)) return finished.value;
+      throw error;
+    }
+  }
+
+  /** Whether the event was written, asked until the database answers (then rethrows `cause`). */
+  private async wasCommitted(eventId: string, cause: unknown): Promise<boolean> {
+    const deadline = Date.now() + OUTCOME_WAIT_MS;
+    for (;;) {
+      try {
+        const { rows } = await this.db.query(`SELECT 1 FROM events WHERE event_id = $1`, [eventId]);
+        return rows.length > 0;
+      } catch (error) {
+        if (!isDatabaseUnavailable(error) || Date.now() > deadline) throw cause;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
     }
   }
 
@@ -77,6 +122,7 @@ export class EventStore {
     const pending = requests.map((request) => this.prepare(request));
     const all = pending.flat();
     if (all.length === 0) return requests.map(() => []);
+    this.appendedIn.get(tx)?.push(all[0]!.eventId);
     let recorded: RecordedEvent[];
     try {
       recorded = await this.write(tx, requests, all);
