@@ -149,6 +149,17 @@ describe(`key policies under attack (${backendName})`, () => {
       await expectProjectionsAgree();
     });
 
+    it("holds: rotating while a refill is due refills the successor once", async () => {
+      now = Date.parse("2026-12-03T10:00:00.000Z");
+      const a = await create({ credits: { remaining: 1, refill: { amount: 4, interval: "DAILY" } } });
+      expect((await verify(a.secret)).credits!.remaining).toBe(0);
+      now = Date.parse("2026-12-04T08:00:00.000Z");
+      const b = await rotate(a.apiKey.id);
+      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => verify(i % 2 ? a.secret : b.secret)));
+      expect(codes(answers)).toEqual({ VALID: 4, USAGE_EXCEEDED: 6 });
+      await expectProjectionsAgree();
+    });
+
     it("holds: the balance cannot be pushed past the 32-bit answer", async () => {
       const { apiKey } = await create({ credits: { remaining: 2 ** 31 - 1 } });
       await expectCode(alice.request(ADD, { input: { id: apiKey.id, amount: 1 } }), "BAD_USER_INPUT", "amount");
@@ -284,6 +295,33 @@ describe(`key policies under attack (${backendName})`, () => {
       const rotated = await rotate(far.apiKey.id, 0);
       expect(rotated.previous.expiresAt).not.toBe("9999-12-31T23:59:59.999Z");
       await expectCode(create({ expiresAt: "1969-12-31T23:59:59.000Z" }), "BAD_USER_INPUT", "expiresAt");
+    });
+
+    it.fails("DEFECT: a gateway token whose subject holds a NUL character is a typed error, not INTERNAL_SERVER_ERROR", async () => {
+      // Should: UNAUTHENTICATED like a lone surrogate (src/commands/verify-keys.ts refuses LONE_SURROGATE
+      // "text PostgreSQL cannot store"), and the batch it shares with other gateways is not disturbed.
+      // Is: the KeyUsed fact's gatewayId (and metadata.actorId) cannot be stored in jsonb: the append fails, INTERNAL_SERVER_ERROR.
+      const { secret } = await create();
+      const nul = await clientFor(server.url, "gw\u0000x", ["gateway"]);
+      const error = await graphQLErrorOf(nul.request(VERIFY, { input: { key: secret, service: "SMS" } }));
+      expect(error.extensions.code, error.message).toBe("UNAUTHENTICATED");
+    });
+
+    it("holds: a gateway whose facts cannot be stored does not fail other gateways' verifications in its batch", async () => {
+      const { secret } = await create({ credits: { remaining: 3 } });
+      const nul = await clientFor(server.url, "gw\u0000y", ["gateway"]);
+      const [bad, ...good] = await Promise.allSettled([nul.request(VERIFY, { input: { key: secret, service: "SMS" } }), verify(secret), verify(secret)]);
+      expect(bad!.status).toBe("rejected");
+      expect(good.map((g) => (g.status === "fulfilled" ? g.value.code : g.reason))).toEqual(["VALID", "VALID"]);
+      expect((await verify(secret)).credits!.remaining).toBe(0);
+      await expectProjectionsAgree();
+    });
+
+    it.fails("DEFECT: an owner token whose subject holds a NUL character is a typed error on createApiKey", async () => {
+      // Should: UNAUTHENTICATED (or BAD_USER_INPUT) and nothing appended. Is: INTERNAL_SERVER_ERROR from the append.
+      const nul = await clientFor(server.url, "al\u0000ice");
+      const error = await graphQLErrorOf(nul.request(CREATE, { input: { service: "SMS", name: "x" } }));
+      expect(error.extensions.code, error.message).not.toBe("INTERNAL_SERVER_ERROR");
     });
 
     it("holds: nulls in lists and huge numbers are refused before the resolver", async () => {
