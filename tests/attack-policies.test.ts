@@ -1,9 +1,11 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ChildProcess } from "node:child_process";
 import type { GraphQLClient } from "graphql-request";
 import { verifyProjections } from "../src/projections/rebuild.js";
 import { clientFor, expectCode, graphQLErrorOf } from "./support/clients.js";
-import { backendName } from "./support/databases.js";
-import { useTestServer } from "./support/server.js";
+import { backendName, onPostgres } from "./support/databases.js";
+import { runTs, servingUrl } from "./support/processes.js";
+import { TEST_JWT_SECRET, useTestServer } from "./support/server.js";
 
 /**
  * Key policies (#10) attacked as a hostile user, a careless front-end and a gateway author would.
@@ -339,5 +341,63 @@ describe(`key policies under attack (${backendName})`, () => {
         expect(error.extensions.code, error.message).not.toBe("INTERNAL_SERVER_ERROR");
       }
     });
+  });
+});
+
+/** Real concurrency: two server processes (real clocks) over one PostgreSQL database. */
+describe.runIf(onPostgres)("key policies under attack on two processes", () => {
+  const serverA = useTestServer();
+  let processB: ChildProcess;
+  let aliceOn: GraphQLClient[];
+  let gateways: GraphQLClient[];
+
+  beforeAll(async () => {
+    processB = runTs("src/main.ts", [], { PORT: "0", HOST: "127.0.0.1", DATABASE_URL: serverA.location.databaseUrl!, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: "warn" }).child;
+    const urlB = await servingUrl(processB);
+    aliceOn = [await clientFor(serverA.url, "alice"), await clientFor(urlB, "alice")];
+    gateways = [await clientFor(serverA.url, "gw-a", ["gateway"]), await clientFor(urlB, "gw-b", ["gateway"])];
+  });
+  afterAll(() => {
+    processB?.kill("SIGTERM");
+  });
+
+  const verifyOn = async (i: number, key: string) =>
+    (await gateways[i % 2]!.request<{ verifyApiKey: Answer }>(VERIFY, { input: { key, service: "SMS" } })).verifyApiKey;
+  const rotateOn = async (i: number, id: string) =>
+    (await aliceOn[i % 2]!.request<{ rotateApiKey: { secret: string; apiKey: Key } }>(ROTATE, { input: { id, gracePeriodMs: 3_600_000 } })).rotateApiKey;
+
+  it("holds: a chain A→B→C rotated on both processes while both verify every link spends the balance exactly once", async () => {
+    const N = 60;
+    const a = (await aliceOn[0]!.request<{ createApiKey: { secret: string; apiKey: Key } }>(CREATE, {
+      input: { service: "SMS", name: "chain", credits: { remaining: N }, ratelimits: [{ name: "r", limit: 100_000, durationMs: 60_000 }] },
+    })).createApiKey;
+    const secrets = [a.secret];
+    const spray = (count: number) => Promise.all(Array.from({ length: count }, (_, i) => verifyOn(i, secrets[i % secrets.length]!)));
+    const first = spray(30);
+    const b = await rotateOn(1, a.apiKey.id);
+    secrets.push(b.secret);
+    const second = spray(30);
+    const c = await rotateOn(0, b.apiKey.id);
+    secrets.push(c.secret);
+    const third = spray(30);
+    const answers = (await Promise.all([first, second, third])).flat();
+    const drain = await Promise.all(Array.from({ length: 40 }, (_, i) => verifyOn(i, secrets[i % 3]!)));
+    const valid = [...answers, ...drain].filter((x) => x.code === "VALID");
+    expect(valid).toHaveLength(N);
+    expect(valid.map((x) => x.credits!.remaining).sort((x, y) => x - y)).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect((await verifyProjections(serverA.services.db)).differences).toEqual([]);
+  });
+
+  it("holds: lowering a rate limit while both processes burst never admits more than the old limit", async () => {
+    const a = (await aliceOn[0]!.request<{ createApiKey: { secret: string; apiKey: Key } }>(CREATE, {
+      input: { service: "SMS", name: "burst", ratelimits: [{ name: "r", limit: 20, durationMs: 600_000 }] },
+    })).createApiKey;
+    const [answers] = await Promise.all([
+      Promise.all(Array.from({ length: 120 }, (_, i) => verifyOn(i, a.secret))),
+      aliceOn[1]!.request(UPDATE, { input: { id: a.apiKey.id, ratelimits: [{ name: "r", limit: 5, durationMs: 600_000 }] } }),
+    ]);
+    expect(answers.filter((x) => x.code === "VALID").length).toBeLessThanOrEqual(20);
+    expect((await verifyOn(0, a.secret)).code).toBe("RATE_LIMITED");
+    expect((await verifyProjections(serverA.services.db)).differences).toEqual([]);
   });
 });
