@@ -71,18 +71,17 @@ describe(`key policies under attack (${backendName})`, () => {
   const expectProjectionsAgree = async () => expect((await verifyProjections(server.services.db)).differences).toEqual([]);
 
   describe("credits", () => {
-    it.fails("DEFECT: credits added after a refill boundary, before the next verification, are kept (not wiped by the refill)", async () => {
-      // Should: the refill due at 00:00 is applied before (or accounted for by) addCredits, so the
-      // 100 credits added at 00:05 survive; the first verification after them leaves 5 + 100 - 1 (or at least 100 - 1).
-      // Is: addCredits adds to the pre-refill balance without moving lastRefillAt, and the next verification's
-      // CreditsRefilled sets the balance to `amount`, silently discarding the purchase.
+    it("credits added after a refill boundary, before the next verification, are kept (not wiped by the refill)", async () => {
+      // The refill due at 00:00 is applied first (a CreditsRefilled fact in addCredits' transaction), so the
+      // 100 credits added at 00:05 come on top of it and survive the next verification: 5 + 100 - 1.
       now = Date.parse("2026-11-24T10:00:00.000Z");
       const { secret, apiKey } = await create({ credits: { remaining: 0, refill: { amount: 5, interval: "DAILY" } } });
       now = Date.parse("2026-11-25T00:05:00.000Z");
-      expect((await addCredits(apiKey.id, 100)).credits!.remaining).toBe(100);
+      expect((await addCredits(apiKey.id, 100)).credits!.remaining).toBe(105);
       const answer = await verify(secret);
       expect(answer.code).toBe("VALID");
-      expect(answer.credits!.remaining).toBeGreaterThanOrEqual(99);
+      expect(answer.credits!.remaining).toBe(104);
+      await expectProjectionsAgree();
     });
 
     it("holds: exactly N credits are spent by a burst on a rotation chain A→B→C (all three keys, one batch)", async () => {
@@ -237,7 +236,7 @@ describe(`key policies under attack (${backendName})`, () => {
       await expectProjectionsAgree();
     });
 
-    it.fails("DEFECT: rotating a disabled key does not hand out an active key", async () => {
+    it("rotating a disabled key does not hand out an active key", async () => {
       // Should: a disabled (INACTIVE) key is CONFLICT to rotate (like revoked/expired), or the new key is
       // created INACTIVE too. Is: the new key is ACTIVE, so "rotate" silently re-enables a key an admin switched off.
       const a = await create();
@@ -250,7 +249,7 @@ describe(`key policies under attack (${backendName})`, () => {
       if (result) expect((await verify(result.secret)).code).not.toBe("VALID");
     });
 
-    it.fails("DEFECT: a rotated key keeps the expiry it had (rotation does not extend a key's lifetime)", async () => {
+    it("a rotated key keeps the expiry it had (rotation does not extend a key's lifetime)", async () => {
       // Should: the successor of a key expiring on 2026-12-01 expires then too (or the rotation says so).
       // Is: KeyCreated of the successor carries no expiresAt: rotating turns a 30-day key into a never-expiring one.
       now = Date.parse("2026-11-28T10:00:00.000Z");
@@ -270,7 +269,8 @@ describe(`key policies under attack (${backendName})`, () => {
       return new Map(apiKeys.edges.map(({ node }) => [node.id, node.credits?.remaining ?? null]));
     };
 
-    it.fails("DEFECT: the table as of a position shows the balances of rotated keys as they were then", async () => {
+    // Known limit, left open: a past table reads a key's balance from its own stream only.
+    it.fails("KNOWN: the table as of a position shows the balances of rotated keys as they were then", async () => {
       // Should: as of `then`, both the successor B and the predecessor A (which spends B's account) show 7.
       // Is: creditBalances (src/projections/time-travel.ts) takes the last balance-moving event of each key's
       // own stream, so B ignores the KeyUsed facts its predecessor wrote during the grace period (limitsOf B,
@@ -300,7 +300,7 @@ describe(`key policies under attack (${backendName})`, () => {
     const forwardAuth = async (key: string, query = "service=SMS") =>
       fetch(new URL(`/v1/auth?${query}`, server.url), { headers: { "x-keyledger-gateway-token": await tokenFor("gw-fa", ["gateway"]), "x-api-key": key } });
 
-    it.fails("DEFECT: a USAGE_EXCEEDED answer carries no rate-limit figures, as docs/gateways.md says of refusals before the rate limits", async () => {
+    it("a USAGE_EXCEEDED answer carries no rate-limit figures, as docs/gateways.md says of refusals before the rate limits", async () => {
       // docs/gateways.md: "Rate limits are checked last (after status, expiry, permissions and credits), so a
       // refusal for an earlier reason (...) has no RateLimit-* headers"; contract.ts: ratelimits is "empty when ...
       // refused earlier". Is: verdict() (src/domain/verification.ts) answers USAGE_EXCEEDED with ratelimits: unspent(),
@@ -325,7 +325,7 @@ describe(`key policies under attack (${backendName})`, () => {
       expect((await forwardAuth(b.secret)).status).toBe(200);
     });
 
-    it.fails("DEFECT: Retry-After and RateLimit-Reset are counted on the server's clock, the one the verdict used", async () => {
+    it("Retry-After and RateLimit-Reset are counted on the server's clock, the one the verdict used", async () => {
       // Should: at most the window (60 s) after a refusal at the server's `now`. Is: verificationHeaders
       // (src/gateway/verification-view.ts, `now = Date.now()`) measures resetAt against the process's wall clock,
       // not the clock the server was started with (startServer's `clock`), so with an injected clock the
@@ -365,7 +365,7 @@ describe(`key policies under attack (${backendName})`, () => {
     for (const [what, meta] of badMeta) {
       // Should: BAD_USER_INPUT naming meta (PostgreSQL's jsonb cannot hold \u0000 or a lone surrogate), nothing appended.
       // Is: checkMeta (src/domain/policies/validation.ts) lets it through and the append fails: INTERNAL_SERVER_ERROR.
-      it.fails(`DEFECT: meta with ${what} is BAD_USER_INPUT on create and update`, async () => {
+      it(`meta with ${what} is BAD_USER_INPUT on create and update`, async () => {
         await expectCode(create({ meta }), "BAD_USER_INPUT", "meta");
         const { apiKey } = await create();
         await expectCode(alice.request(UPDATE, { input: { id: apiKey.id, meta } }), "BAD_USER_INPUT", "meta");
@@ -395,7 +395,7 @@ describe(`key policies under attack (${backendName})`, () => {
       await expectCode(create({ expiresAt: "1969-12-31T23:59:59.000Z" }), "BAD_USER_INPUT", "expiresAt");
     });
 
-    it.fails("DEFECT: a gateway token whose subject holds a NUL character is a typed error, not INTERNAL_SERVER_ERROR", async () => {
+    it("a gateway token whose subject holds a NUL character is a typed error, not INTERNAL_SERVER_ERROR", async () => {
       // Should: UNAUTHENTICATED like a lone surrogate (src/commands/verify-keys.ts refuses LONE_SURROGATE
       // "text PostgreSQL cannot store"), and the batch it shares with other gateways is not disturbed.
       // Is: the KeyUsed fact's gatewayId (and metadata.actorId) cannot be stored in jsonb: the append fails, INTERNAL_SERVER_ERROR.
@@ -415,7 +415,7 @@ describe(`key policies under attack (${backendName})`, () => {
       await expectProjectionsAgree();
     });
 
-    it.fails("DEFECT: an owner token whose subject holds a NUL character is a typed error on createApiKey", async () => {
+    it("an owner token whose subject holds a NUL character is a typed error on createApiKey", async () => {
       // Should: UNAUTHENTICATED (or BAD_USER_INPUT) and nothing appended. Is: INTERNAL_SERVER_ERROR from the append.
       const nul = await clientFor(server.url, "al\u0000ice");
       const error = await graphQLErrorOf(nul.request(CREATE, { input: { service: "SMS", name: "x" } }));

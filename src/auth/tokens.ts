@@ -29,6 +29,10 @@ function viewerFromClaims(payload: JWTPayload): Viewer {
   if (typeof payload.sub !== "string" || payload.sub.length === 0) {
     throw new AuthenticationError("The token has no subject (sub)");
   }
+  // The subject is written into the log as the actor: text PostgreSQL cannot store is refused here.
+  if (/\u0000|\p{Surrogate}/u.test(payload.sub)) {
+    throw new AuthenticationError("The token's subject holds a NUL character or a lone surrogate");
+  }
   const claimed = (payload as { roles?: unknown }).roles;
   if (claimed !== undefined && !(Array.isArray(claimed) && claimed.every((r) => typeof r === "string"))) {
     throw new AuthenticationError("The token's roles claim must be an array of strings");

@@ -12,7 +12,9 @@ import type { KeyStatus, Service } from "../domain/services.js";
 import { ConcurrencyError } from "../eventstore/errors.js";
 import type { EventStore } from "../eventstore/event-store.js";
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "../eventstore/rows.js";
-import type { AppendRequest } from "../eventstore/types.js";
+import { ANY_VERSION, type AppendRequest } from "../eventstore/types.js";
+import { refillEvent } from "../domain/policies/credits.js";
+import type { LimitsState } from "../domain/policies/limits.js";
 import { lockLimits } from "../projections/key-limits/row.js";
 import { metadataOf, toNewEvent } from "./recording.js";
 
@@ -112,13 +114,21 @@ export class ApiKeyCommands {
     return this.execute(caller, keyId, undefined, (state) => this.decide({ kind: "revoke", reason }, state));
   }
 
-  /** Adds (or, negative, removes) credits; the balance never goes below 0. */
+  /** Adds (or, negative, removes) credits; the balance never goes below 0. A refill that is due is applied first. */
   addCredits(caller: Caller, keyId: string, amount: number, expectedVersion?: number | null) {
     return this.execute(
       caller,
       keyId,
       expectedVersion,
-      (state, remaining) => this.decide({ kind: "addCredits", amount, remaining: remaining ?? 0 }, state),
+      (state, limits) => {
+        const credits = limits?.credits;
+        const refill = credits && refillEvent(keyId, credits, this.clock().getTime());
+        const remaining = refill ? refill.data.remaining : (credits?.remaining ?? 0);
+        const decided = this.decide({ kind: "addCredits", amount, remaining }, state);
+        if (!refill) return decided;
+        const fact: AppendRequest = { streamId: keyId, expectedVersion: ANY_VERSION, events: [toNewEvent(refill)], metadata: metadataOf(caller) };
+        return { ...decided, alongside: [fact] };
+      },
       true,
     );
   }
@@ -135,7 +145,8 @@ export class ApiKeyCommands {
       caller,
       keyId,
       expectedVersion,
-      (state, remaining) => {
+      (state, limits) => {
+        const remaining = limits?.credits?.remaining;
         const now = this.clock().getTime();
         const minted = this.mint(state.service);
         const rotated = this.decide({ kind: "rotate", toKeyId: minted.keyId, gracePeriodMs, now }, state);
@@ -150,7 +161,8 @@ export class ApiKeyCommands {
             description: state.description,
             keyHash: minted.keyHash,
             display: minted.display,
-            policies: { permissions, meta, ratelimits, credits: credits && { ...credits, remaining: remaining ?? credits.remaining } },
+            // The successor keeps the expiry too: rotating never extends a key's lifetime.
+            policies: { expiresAt: state.policies.expiresAt, permissions, meta, ratelimits, credits: credits && { ...credits, remaining: remaining ?? credits.remaining } },
             rotatedFrom: keyId,
             now,
           },
@@ -192,14 +204,14 @@ export class ApiKeyCommands {
   }
 
   /**
-   * `decide` gets the key's state and, with `locksLimits`, its credit balance read under the lock
+   * `decide` gets the key's state and, with `locksLimits`, its limits (credit balance) read under the lock
    * of its limits row, which is held until the append commits.
    */
   private async execute(
     caller: Caller,
     keyId: string,
     expectedVersion: number | null | undefined,
-    decide: (state: ApiKeyState, remaining: number | undefined) => Decided,
+    decide: (state: ApiKeyState, limits: LimitsState | undefined) => Decided,
     locksLimits = false,
   ): Promise<CommandResult> {
     if (!writesOwnKeys(caller.viewer)) throw new ForbiddenError("Changing keys needs the owner or admin role");
@@ -210,7 +222,7 @@ export class ApiKeyCommands {
           const { state, version } = await this.load(keyId, tx);
           if (!state || !mayChange(caller.viewer, state)) throw new DomainRejection({ kind: "not_found" });
           if (expectedVersion != null && expectedVersion !== version) throw new ConcurrencyError(keyId, expectedVersion, version);
-          const { events, alongside = [] } = decide(state, limits?.credits?.remaining);
+          const { events, alongside = [] } = decide(state, limits);
           if (events.length === 0) return { keyId, version };
           const own: AppendRequest = { streamId: keyId, expectedVersion: version, events: events.map(toNewEvent), metadata: metadataOf(caller) };
           await this.store.appendWithin(tx, [...alongside, own]);

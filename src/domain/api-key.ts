@@ -193,6 +193,7 @@ export function decide(command: ApiKeyCommand, state: ApiKeyStateOrNone): Decisi
       if (grace) return { error: grace };
       if (state.status === "REVOKED") return { error: conflict("The key is revoked: a revoked key cannot be rotated") };
       if (state.rotatedTo) return { error: conflict(`The key was already rotated`) };
+      if (state.status === "INACTIVE") return { error: conflict("The key is switched off: switch it on before rotating it") };
       if (state.policies.expiresAt !== null && state.policies.expiresAt <= command.now) {
         return { error: conflict("The key has expired: an expired key cannot be rotated") };
       }

@@ -1,7 +1,7 @@
 import { invalid, type DomainError } from "./errors.js";
 import type { EventData, FactEvent } from "./events.js";
 import { exhaustive } from "./exhaustive.js";
-import { refillDue } from "./policies/credits.js";
+import { refillEvent } from "./policies/credits.js";
 import { foldLimits, NO_LIMITS, type LimitsState } from "./policies/limits.js";
 import { checkRatelimit, type RatelimitOutcome } from "./policies/ratelimit.js";
 import type { KeyStatus, Service } from "./services.js";
@@ -138,12 +138,10 @@ export function verdict(key: VerifiableKey | undefined, limits: LimitsState | un
 
   const cost = request.cost ?? 1;
   let credits = state.credits;
-  if (credits) {
-    const refill = refillDue(credits, at);
-    if (refill) {
-      record({ type: "CreditsRefilled", data: { keyId: key.limitsKeyId, remaining: refill.remaining, boundary: new Date(refill.at).toISOString() } });
-      credits = accounts.get(key.limitsKeyId)!.credits;
-    }
+  const refill = credits && refillEvent(key.limitsKeyId, credits, at);
+  if (refill) {
+    record(refill);
+    credits = accounts.get(key.limitsKeyId)!.credits;
   }
 
   const current = accounts.get(key.limitsKeyId) ?? state;
@@ -153,7 +151,8 @@ export function verdict(key: VerifiableKey | undefined, limits: LimitsState | un
   });
   // A refused call spends nothing: its answer shows what was left before it.
   const unspent = () => outcomes.map(({ outcome, cost: c }) => answerOf({ ...outcome, remaining: outcome.remaining + (outcome.admitted ? c : 0) }));
-  if (credits && credits.remaining < cost) return refuse("USAGE_EXCEEDED", null, { ratelimits: unspent() });
+  // Credits are checked before the rate limits: a USAGE_EXCEEDED answer carries no rate-limit figures.
+  if (credits && credits.remaining < cost) return refuse("USAGE_EXCEEDED");
   const refusing = outcomes.find(({ outcome }) => !outcome.admitted);
   if (refusing) return refuse("RATE_LIMITED", refusing.outcome.name, { ratelimits: unspent() });
 

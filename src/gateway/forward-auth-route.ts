@@ -76,7 +76,7 @@ function deny(res: ServerResponse, code: string, status: number): void {
  * the verification code maps to. Every answer carries X-Keyledger-Code, and the rate-limit and
  * credits headers when the key has them; a denial's body says nothing more than the code.
  */
-export function forwardAuthRoute(services: Pick<Dependencies, "verifier" | "verifyToken" | "logger">): RouteHandler {
+export function forwardAuthRoute(services: Pick<Dependencies, "verifier" | "verifyToken" | "logger" | "clock">): RouteHandler {
   return async (req, res) => {
     const requestId = req.id!;
     const auth = await authenticateGateway(services.verifyToken, gatewayTokenAsAuthorization(req.headers[GATEWAY_TOKEN_HEADER.toLowerCase()]), requestId);
@@ -101,7 +101,8 @@ export function forwardAuthRoute(services: Pick<Dependencies, "verifier" | "veri
     } catch (error) {
       return sendVerifyFailure(res, error, services.logger, requestId);
     }
-    setVerificationHeaders(res, verification, undefined);
+    // Delta seconds on the clock the verdict used (a test injects its own).
+    setVerificationHeaders(res, verification, undefined, services.clock().getTime());
     const status = FORWARD_AUTH_STATUS[verification.code] ?? 403;
     if (status !== 200) return deny(res, verification.code, status);
     res.writeHead(200, {

@@ -12,7 +12,7 @@ import { setVerificationHeaders, verificationBody } from "./verification-view.js
  * and `code`, with the rate-limit and credits headers of forward-auth; only requests that could
  * not be judged get another status (a rate limit the key does not have is bad input: 400).
  */
-export function keysVerifyRoute(services: Pick<Dependencies, "verifier" | "verifyToken" | "logger">): RouteHandler {
+export function keysVerifyRoute(services: Pick<Dependencies, "verifier" | "verifyToken" | "logger" | "clock">): RouteHandler {
   return async (req, res) => {
     const requestId = req.id!;
     if (req.method !== "POST") {
@@ -46,7 +46,7 @@ export function keysVerifyRoute(services: Pick<Dependencies, "verifier" | "verif
         cost: cost ?? undefined,
         ratelimits: ratelimits ?? undefined,
       });
-      setVerificationHeaders(res, verification, ratelimits);
+      setVerificationHeaders(res, verification, ratelimits, services.clock().getTime());
       sendJson(res, 200, verificationBody(verification));
     } catch (error) {
       sendVerifyFailure(res, error, services.logger, requestId);

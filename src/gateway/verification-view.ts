@@ -58,6 +58,6 @@ export function verificationHeaders(verification: Verification, applied: Applied
 }
 
 /** Sets the verdict's headers on a response that is about to be written. */
-export function setVerificationHeaders(res: ServerResponse, verification: Verification, applied: AppliedRatelimits): void {
-  for (const [name, value] of Object.entries(verificationHeaders(verification, applied))) res.setHeader(name, value);
+export function setVerificationHeaders(res: ServerResponse, verification: Verification, applied: AppliedRatelimits, now: number): void {
+  for (const [name, value] of Object.entries(verificationHeaders(verification, applied, now))) res.setHeader(name, value);
 }

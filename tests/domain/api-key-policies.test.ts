@@ -285,8 +285,10 @@ describe("rotate", () => {
     given([keyCreated({ expiresAt: iso(NOW + DAY) }), keyExpirySet({ expiresAt: iso(NOW + 1) })]).when(rotate(HOUR)).then(rotated(HOUR, NOW + 1));
   });
 
-  it("rotates an inactive key", () => {
-    given([keyCreated(), keyToggled("ACTIVE", "INACTIVE")]).when(rotate(HOUR)).then(rotated(HOUR, NOW + HOUR));
+  it("refuses to rotate a switched-off key: its successor would be a working key", () => {
+    given([keyCreated(), keyToggled("ACTIVE", "INACTIVE")])
+      .when(rotate(HOUR))
+      .thenFails(conflict("The key is switched off: switch it on before rotating it"));
   });
 
   it("refuses a grace period outside 0 to 7 days", () => {

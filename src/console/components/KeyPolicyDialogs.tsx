@@ -23,7 +23,7 @@ export function RotateKeyDialog({ apiKey, onClose, onRotated }: { apiKey: Consol
     onRotated(rotateApiKey);
   });
   return (
-    <Dialog title={`Rotate ${apiKey.name}?`} description="A new key with the same name, permissions, credits and rate limits replaces this one (it does not expire). Its secret is shown once." onClose={onClose}>
+    <Dialog title={`Rotate ${apiKey.name}?`} description="A new key with the same name, permissions, credits and rate limits replaces this one (it keeps this key's expiry). Its secret is shown once." onClose={onClose}>
       <form onSubmit={submit} noValidate>
         <fieldset className="choices" aria-describedby={errors.gracePeriodMs ? `${legendId}-error` : undefined}>
           <legend id={legendId}>

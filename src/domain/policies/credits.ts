@@ -1,3 +1,5 @@
+import type { EventData } from "../events.js";
+
 /**
  * Usage credits with an optional refill. A refill sets `remaining` to the refill amount (unused
  * credits do not pile up, as Unkey does) at 00:00 UTC: every day (DAILY) or on `day` of every
@@ -49,4 +51,14 @@ export function refillDue(credits: Credits, now: number): { remaining: number; a
   if (!credits.refill) return undefined;
   const boundary = lastBoundary(credits.refill, now);
   return boundary > credits.lastRefillAt ? { remaining: credits.refill.amount, at: boundary } : undefined;
+}
+
+/**
+ * The CreditsRefilled fact due at `now` for the key whose credits these are, if any. Whatever moves
+ * a balance (a verification, addCredits) applies a due refill first, so the refill never replaces
+ * what came after its boundary.
+ */
+export function refillEvent(keyId: string, credits: Credits, now: number): { type: "CreditsRefilled"; data: EventData<"CreditsRefilled"> } | undefined {
+  const due = refillDue(credits, now);
+  return due && { type: "CreditsRefilled", data: { keyId, remaining: due.remaining, boundary: new Date(due.at).toISOString() } };
 }

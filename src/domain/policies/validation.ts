@@ -44,7 +44,18 @@ export function checkPermissions(field: string, permissions: readonly string[]):
 export function checkMeta(field: string, meta: unknown): Problem {
   if (meta === null || typeof meta !== "object" || Array.isArray(meta)) return invalid(field, "meta must be a JSON object");
   if (Buffer.byteLength(JSON.stringify(meta)) > POLICY_LIMITS.metaBytes) return invalid(field, "meta must be at most 8 KiB as JSON");
+  if (!storableText(meta)) return invalid(field, "meta must not contain NUL characters or lone surrogates");
   return undefined;
+}
+
+const UNSTORABLE = /\u0000|\p{Surrogate}/u;
+
+/** jsonb stores neither NUL nor a lone surrogate, in a name or a value. */
+function storableText(value: unknown): boolean {
+  if (typeof value === "string") return !UNSTORABLE.test(value);
+  if (Array.isArray(value)) return value.every(storableText);
+  if (value !== null && typeof value === "object") return Object.entries(value).every(([name, inner]) => !UNSTORABLE.test(name) && storableText(inner));
+  return true;
 }
 
 export function checkExpiry(field: string, expiresAt: number, now: number): Problem {

@@ -28,7 +28,7 @@ builder.mutationField("rotateApiKey", (t) =>
   t.field({
     type: RotateApiKeyPayload,
     description:
-      "A new key with the same service, name, description, permissions, meta, rate limits and credits. The previous key spends the new key's credits and limits until its grace period ends, then answers EXPIRED. A revoked, expired or already rotated key is CONFLICT.",
+      "A new key with the same service, name, description, permissions, meta, rate limits, credits and expiry. The previous key spends the new key's credits and limits until its grace period ends, then answers EXPIRED. A revoked, expired, switched-off or already rotated key is CONFLICT.",
     args: { input: t.arg({ type: RotateApiKeyInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const previousKeyId = keyIdOf(String(input.id));
