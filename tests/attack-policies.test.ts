@@ -269,13 +269,10 @@ describe(`key policies under attack (${backendName})`, () => {
       return new Map(apiKeys.edges.map(({ node }) => [node.id, node.credits?.remaining ?? null]));
     };
 
-    // Known limit, left open: a past table reads a key's balance from its own stream only.
-    it.fails("KNOWN: the table as of a position shows the balances of rotated keys as they were then", async () => {
-      // Should: as of `then`, both the successor B and the predecessor A (which spends B's account) show 7.
-      // Is: creditBalances (src/projections/time-travel.ts) takes the last balance-moving event of each key's
-      // own stream, so B ignores the KeyUsed facts its predecessor wrote during the grace period (limitsOf B,
-      // in A's stream) and shows 10; and ApiKey.credits (src/graphql/nodes/api-key.ts) reads a rotated key's
-      // balance from the LIVE row of its limitsKeyId, so A shows today's 5 in a past table.
+    it("the table as of a position shows the balances of rotated keys as they were then", async () => {
+      // As of `then`, both the successor B and the predecessor A (which spends B's account) show 7: B's balance
+      // counts the uses A made in its grace period (KeyUsed with limitsOf B, in A's stream), and A's past row
+      // shows its account's past balance, not today's.
       now = Date.parse("2026-12-06T10:00:00.000Z");
       const a = await create({ credits: { remaining: 10 } });
       const b = await rotate(a.apiKey.id);

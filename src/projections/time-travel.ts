@@ -99,28 +99,49 @@ async function countUses(tx: SqlClient, keys: ApiKey[], upTo: bigint): Promise<v
 }
 
 /**
- * credits_remaining as of `upTo`: the balance the key's last balance-moving event up to then left
- * (uses and refills are facts, which the decision fold does not read). One index probe per key
- * with credits, read backwards from `upTo`.
+ * credits_remaining as of `upTo`, per account: a key spends its own balance, or after a rotation
+ * its successor's (limitsKeyId). An account's balance is the one its last balance-moving event up
+ * to then left: in its own stream (creation, credit changes, refills, its uses), or a use its
+ * predecessor made in the grace period (a KeyUsed in the predecessor's stream with limitsOf). One
+ * index probe per account and predecessor, read backwards from `upTo`.
  */
 async function creditBalances(tx: SqlClient, keys: ApiKey[], upTo: bigint): Promise<void> {
   const metered = keys.filter((key) => key.creditsRemaining !== null);
   if (metered.length === 0) return;
-  const { rows } = await tx.query<{ key_id: string; remaining: string | null }>(
-    `SELECT k.id AS key_id, e.remaining FROM unnest($1::text[]) AS k(id)
+  const accounts = [...new Set(metered.map((key) => key.limitsKeyId))];
+  const predecessors = metered.filter((key) => key.limitsKeyId !== key.id);
+  const { rows } = await tx.query<{ account: string; position: string; remaining: string | null }>(
+    `SELECT k.account, e.position::text AS position, e.remaining FROM unnest($1::text[], $2::text[]) AS k(stream, account)
        CROSS JOIN LATERAL (
-         SELECT COALESCE(data->>'remaining', data->'credits'->>'remaining') AS remaining FROM events
-          WHERE stream_id = k.id AND position <= $2
-            AND (type IN ('KeyCreated', 'KeyCreditsSet', 'CreditsAdded', 'CreditsRefilled')
-                 OR (type = 'KeyUsed' AND data->>'remaining' IS NOT NULL))
+         SELECT position, COALESCE(data->>'remaining', data->'credits'->>'remaining') AS remaining FROM events
+          WHERE stream_id = k.stream AND position <= $3
+            AND CASE WHEN k.stream = k.account
+                     THEN type IN ('KeyCreated', 'KeyCreditsSet', 'CreditsAdded', 'CreditsRefilled')
+                          OR (type = 'KeyUsed' AND data->>'remaining' IS NOT NULL AND data->>'limitsOf' IS NULL)
+                     ELSE type = 'KeyUsed' AND data->>'limitsOf' = k.account END
           ORDER BY position DESC LIMIT 1) AS e`,
-    [metered.map((key) => key.id), upTo.toString()],
+    [
+      [...accounts, ...predecessors.map((key) => key.id)],
+      [...accounts, ...predecessors.map((key) => key.limitsKeyId)],
+      upTo.toString(),
+    ],
   );
+  const latest = new Map<string, { position: bigint; remaining: bigint | null }>();
   for (const row of rows) {
-    const key = metered.find((k) => k.id === row.key_id);
-    if (key && row.remaining !== null) key.creditsRemaining = BigInt(row.remaining);
+    const position = BigInt(row.position);
+    const known = latest.get(row.account);
+    if (!known || position > known.position) latest.set(row.account, { position, remaining: row.remaining === null ? null : BigInt(row.remaining) });
+  }
+  for (const key of metered) {
+    const balance = latest.get(key.limitsKeyId)?.remaining;
+    if (balance != null) key.creditsRemaining = balance;
+    PAST_ROWS.add(key);
   }
 }
+
+/** Rows of a past table: their credits are as of then, not to be looked up in the live table. */
+const PAST_ROWS = new WeakSet<ApiKey>();
+export const isPastRow = (key: ApiKey) => PAST_ROWS.has(key);
 
 /**
  * The last position whose event occurred by `time`. The latest event by time gives a lower

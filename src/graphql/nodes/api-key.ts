@@ -9,6 +9,7 @@ import { ServiceEnum } from "../enums/service.js";
 import { notFound } from "../errors.js";
 import { keyIdFromRaw, keyIdOf } from "../lib/api-key-id.js";
 import { requireKeyReader } from "../lib/viewer.js";
+import { isPastRow } from "../../projections/time-travel.js";
 import { pageInMemory, pastKeyTable } from "./api-key-time-travel.js";
 import { CreditsRef, RatelimitRef, type CreditsShape } from "./key-policies.js";
 import type { Refill } from "../../domain/policies/credits.js";
@@ -46,7 +47,8 @@ export const ApiKeyRef = builder.prismaNode("ApiKey", {
       nullable: true,
       description: "Null when the key is not metered. A rotated key in its grace period shows (and spends) its successor's credits.",
       resolve: async (key, _args, ctx) => {
-        const account = key.limitsKeyId === key.id ? key : await ctx.db.prisma.apiKey.findUnique({ where: { id: key.limitsKeyId } });
+        // A past table's rows carry their account's balance as of then; a live row of a rotated key spends its successor's.
+        const account = key.limitsKeyId === key.id || isPastRow(key) ? key : await ctx.db.prisma.apiKey.findUnique({ where: { id: key.limitsKeyId } });
         return account ? creditsOf(account) : null;
       },
     }),
