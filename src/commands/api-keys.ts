@@ -15,7 +15,10 @@ import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "../eventstore/row
 import { ANY_VERSION, type AppendRequest } from "../eventstore/types.js";
 import { refillEvent } from "../domain/policies/credits.js";
 import type { LimitsState } from "../domain/policies/limits.js";
+import { foldKeys, KEY_DECISIONS } from "../projections/api-keys/fold.js";
+import type { ApiKey } from "../projections/api-keys/row.js";
 import { lockLimits } from "../projections/key-limits/row.js";
+import { isType, parseRecorded } from "../projections/parsed-event.js";
 import { metadataOf, toNewEvent } from "./recording.js";
 
 export interface Caller {
@@ -90,8 +93,15 @@ export class ApiKeyCommands {
     };
     const decision = apiKeyDecider.decide(command, apiKeyDecider.initialState());
     if ("error" in decision) throw new DomainRejection(decision.error);
-    await this.store.append(minted.keyId, 0, decision.events.map(toNewEvent), metadataOf(caller));
-    return { keyId: minted.keyId, version: 1, secret: minted.secret };
+    const recorded = await this.store.append(minted.keyId, 0, decision.events.map(toNewEvent), metadataOf(caller));
+    // The new key's row as the projection folds it: the answer needs no read after the commit, so a
+    // database that goes away right after it cannot cost the caller the secret it will never see again.
+    const rows = new Map<string, ApiKey>();
+    for (const event of recorded) {
+      const parsed = parseRecorded(event);
+      if (isType(parsed, KEY_DECISIONS)) foldKeys(rows, parsed);
+    }
+    return { keyId: minted.keyId, version: 1, secret: minted.secret, key: rows.get(minted.keyId)! };
   }
 
   setStatus(caller: Caller, keyId: string, status: KeyStatus, expectedVersion?: number | null) {

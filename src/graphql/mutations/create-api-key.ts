@@ -2,7 +2,7 @@ import { builder } from "../builder.js";
 import { ServiceEnum } from "../enums/service.js";
 import { CreditsInput, POLICY_FIELD_DESCRIPTIONS, policyChangesOf, RatelimitInput } from "../lib/policy-inputs.js";
 import { callerOf } from "../lib/viewer.js";
-import { loadVisibleKey } from "../nodes/api-key.js";
+import type { ApiKey } from "../../db/generated/prisma/client.js";
 
 const CreateApiKeyInput = builder.inputType("CreateApiKeyInput", {
   fields: (t) => ({
@@ -17,9 +17,10 @@ const CreateApiKeyInput = builder.inputType("CreateApiKeyInput", {
   }),
 });
 
-const CreateApiKeyPayload = builder.objectRef<{ keyId: string; secret: string }>("CreateApiKeyPayload").implement({
+const CreateApiKeyPayload = builder.objectRef<{ key: ApiKey; secret: string }>("CreateApiKeyPayload").implement({
   fields: (t) => ({
-    apiKey: t.prismaField({ type: "ApiKey", resolve: (query, payload, _args, ctx) => loadVisibleKey(ctx, payload.keyId, query) }),
+    // The row folded from the appended events (ApiKeyCommands.create), not read back: see there.
+    apiKey: t.prismaField({ type: "ApiKey", resolve: (_query, payload) => payload.key }),
     secret: t.exposeString("secret", { description: "The full key. Shown here once and never again: store it now." }),
   }),
 });
@@ -30,8 +31,8 @@ builder.mutationField("createApiKey", (t) =>
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const { service, name, description, ...policies } = input;
-      const { keyId, secret } = await ctx.commands.create(callerOf(ctx), { service, name, description, ...policyChangesOf(policies) });
-      return { keyId, secret };
+      const { key, secret } = await ctx.commands.create(callerOf(ctx), { service, name, description, ...policyChangesOf(policies) });
+      return { key, secret };
     },
   }),
 );
