@@ -69,6 +69,12 @@ async function main(): Promise<boolean> {
     process.exit(2);
   }
   const db = await openDatabase(loadConfig());
+  const { rows } = await db.query<{ events: string | null }>(`SELECT to_regclass('public.events')::text AS events`);
+  if (!rows[0]?.events) {
+    await db.close();
+    console.error("This database has no keyledger log yet: start the server once (npm start) or run npm run db:migrate.");
+    process.exit(1);
+  }
   const progress = startProgress(values.rebuild ? "rebuild" : "replay --verify", Number((await readHead(db)).position));
   const observed = observingDatabase(db, (position) => progress.update(position));
   try {

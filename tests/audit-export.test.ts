@@ -63,7 +63,7 @@ describe(`exporting the log (${backendName})`, () => {
     ({ db, cleanup } = await createTestDatabase());
     store = new EventStore(db, { projections });
     key = await loadOrCreateSigningKey(db, {});
-    const commands = new ApiKeyCommands(db, store);
+    const commands = new ApiKeyCommands(store);
     const created: Array<{ owner: string; keyId: string }> = [];
     for (const owner of ["alice", "bob", "alice", "bob", "alice"]) {
       const { keyId } = await commands.create(caller(owner), { service: "SMS", name: `${owner}'s key`, description: "d" });

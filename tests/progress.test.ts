@@ -21,7 +21,7 @@ describe(`progress of the long commands when not on a terminal (${backendName})`
     drop = () => location.drop();
     const store = new EventStore(test.db, { projections });
     const caller = { viewer: { userId: "alice", roles: new Set(["owner"] as const) }, requestId: "progress" };
-    const { keyId } = await new ApiKeyCommands(test.db, store).create(caller, { service: "SMS", name: "progress" });
+    const { keyId } = await new ApiKeyCommands(store).create(caller, { service: "SMS", name: "progress" });
     const now = new Date();
     await store.appendMany(
       Array.from({ length: events - 1 }, () => ({

@@ -94,7 +94,7 @@ async function driveWriters(WRITERS: number, batches: AppendRequest[][], write: 
 }
 
 async function createKeys(db: Database, count: number): Promise<string[]> {
-  const commands = new ApiKeyCommands(db, new EventStore(db, { projections }));
+  const commands = new ApiKeyCommands(new EventStore(db, { projections }));
   const caller = { viewer: { userId: "bench-owner", roles: new Set(["owner" as const]) }, requestId: "bench" };
   const keys: string[] = [];
   for (let i = 0; i < count; i++) keys.push((await commands.create(caller, { service: "SMS", name: `bench ${i}` })).keyId);

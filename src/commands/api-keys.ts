@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { ForbiddenError } from "../auth/errors.js";
 import type { Viewer } from "../auth/viewer.js";
 import { mayChange, writesOwnKeys } from "../auth/visibility.js";
-import type { Database, SqlClient } from "../db/database.js";
+import type { SqlClient } from "../db/database.js";
 import { apiKeyDecider, type ApiKeyCommand, type ApiKeyState, type ApiKeyStateOrNone } from "../domain/api-key.js";
 import { DomainRejection } from "../domain/errors.js";
 import { parseEvent, type KeyDecisionEvent } from "../domain/events.js";
@@ -11,7 +11,6 @@ import type { PolicyChanges } from "../domain/policies/key-policies.js";
 import type { KeyStatus, Service } from "../domain/services.js";
 import { ConcurrencyError } from "../eventstore/errors.js";
 import type { EventStore } from "../eventstore/event-store.js";
-import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "../eventstore/rows.js";
 import { ANY_VERSION, type AppendRequest } from "../eventstore/types.js";
 import { refillEvent } from "../domain/policies/credits.js";
 import type { LimitsState } from "../domain/policies/limits.js";
@@ -66,7 +65,6 @@ export class ApiKeyCommands {
   private readonly clock: () => Date;
 
   constructor(
-    private readonly db: Database,
     private readonly store: EventStore,
     options: CommandOptions = {},
   ) {
@@ -190,16 +188,13 @@ export class ApiKeyCommands {
   }
 
   /** The key's state and version as its decision events say; undefined when unknown. */
-  async load(keyId: string, sql: SqlClient = this.db): Promise<{ state: ApiKeyStateOrNone; version: number }> {
-    const { rows } = await sql.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version IS NOT NULL ORDER BY stream_version`,
-      [keyId],
-    );
+  async load(keyId: string, sql?: SqlClient): Promise<{ state: ApiKeyStateOrNone; version: number }> {
+    const events = await this.store.readStream(keyId, { decisionsOnly: true, sql });
     let state = apiKeyDecider.initialState();
-    for (const event of rows.map(toRecordedEvent)) {
+    for (const event of events) {
       state = apiKeyDecider.evolve(state, parseEvent(event.type, event.schemaVersion, event.data) as KeyDecisionEvent);
     }
-    return { state, version: rows.at(-1)?.stream_version ?? 0 };
+    return { state, version: events.at(-1)?.streamVersion ?? 0 };
   }
 
   private mint(service: Service) {

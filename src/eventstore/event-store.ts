@@ -232,8 +232,8 @@ export class EventStore {
   }
 
   /** A stream's events in order; `decisionsOnly` leaves out facts (a hot key's many KeyUsed). */
-  async readStream(streamId: string, options: { decisionsOnly?: boolean } = {}): Promise<RecordedEvent[]> {
-    const { rows } = await this.db.query<EventRow>(
+  async readStream(streamId: string, options: { decisionsOnly?: boolean; sql?: SqlClient } = {}): Promise<RecordedEvent[]> {
+    const { rows } = await (options.sql ?? this.db).query<EventRow>(
       options.decisionsOnly
         ? `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version IS NOT NULL ORDER BY stream_version`
         : `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY events.position`,

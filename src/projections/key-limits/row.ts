@@ -39,12 +39,16 @@ export function toLimits(row: KeyLimitsSqlRow): LimitsState {
  * cycle). Call it before the append lock: every writer of limits takes its row locks first.
  */
 export async function lockLimits(tx: SqlClient, keyIds: readonly string[]): Promise<Map<string, LimitsState>> {
-  return readLimits(tx, keyIds, "ORDER BY key_id FOR UPDATE");
+  return selectLimits(tx, keyIds, true);
 }
 
-export async function readLimits(tx: SqlClient, keyIds: readonly string[], suffix = ""): Promise<Map<string, LimitsState>> {
+export function readLimits(tx: SqlClient, keyIds: readonly string[]): Promise<Map<string, LimitsState>> {
+  return selectLimits(tx, keyIds, false);
+}
+
+async function selectLimits(tx: SqlClient, keyIds: readonly string[], lock: boolean): Promise<Map<string, LimitsState>> {
   if (keyIds.length === 0) return new Map();
-  const { rows } = await tx.query<KeyLimitsSqlRow>(`SELECT ${COLUMNS} FROM key_limits WHERE key_id = ANY($1::uuid[]) ${suffix}`, [
+  const { rows } = await tx.query<KeyLimitsSqlRow>(`SELECT ${COLUMNS} FROM key_limits WHERE key_id = ANY($1::uuid[]) ${lock ? "ORDER BY key_id FOR UPDATE" : ""}`, [
     [...new Set(keyIds)],
   ]);
   return new Map(rows.map((row) => [row.key_id, toLimits(row)]));
