@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { Database } from "../src/db/database.js";
 import { ConcurrencyError } from "../src/eventstore/errors.js";
 import { EventStore } from "../src/eventstore/event-store.js";
-import { type InlineProjection } from "../src/eventstore/projection-hook.js";
+import type { WriterProjectionHook } from "../src/eventstore/projection-hook.js";
 import { chainHash, GENESIS_HASH } from "../src/eventstore/hash-chain.js";
 import { ANY_VERSION } from "../src/eventstore/types.js";
 import { backendName, createTestDatabase } from "./support/databases.js";
@@ -85,14 +85,11 @@ describe(`event store (${backendName})`, () => {
     expect(await store.readStream(stream)).toHaveLength(2);
   });
 
-  it("rolls back the events when an inline projection fails", async () => {
-    const failing: InlineProjection = {
-      name: "failing",
-      async apply(_tx, events) {
-        if (events.some((e) => e.type === "Poison")) throw new Error("projection failed");
-      },
+  it("rolls back the events when a writer's projection fails", async () => {
+    const failing: WriterProjectionHook = async (_tx, events) => {
+      if (events.some((e) => e.type === "Poison")) throw new Error("projection failed");
     };
-    const guarded = new EventStore(db, { projections: [failing] });
+    const guarded = new EventStore(db, { projectWriter: failing });
     const stream = randomUUID();
     const before = await store.head();
     await expect(guarded.append(stream, 0, [event("Fine"), event("Poison")])).rejects.toThrow("projection failed");
@@ -102,20 +99,14 @@ describe(`event store (${backendName})`, () => {
     expect(await store.readStream(stream)).toHaveLength(1);
   });
 
-  it("runs inline projections in the append's transaction, seeing the new events", async () => {
+  it("runs a writer's projection in the append's transaction, seeing the new events", async () => {
     await db.exec("CREATE TABLE IF NOT EXISTS test_counts (stream_id text PRIMARY KEY, n int NOT NULL)");
-    const counting: InlineProjection = {
-      name: "counting",
-      async apply(tx, events) {
-        for (const e of events) {
-          await tx.query(
-            `INSERT INTO test_counts VALUES ($1, 1) ON CONFLICT (stream_id) DO UPDATE SET n = test_counts.n + 1`,
-            [e.streamId],
-          );
-        }
-      },
+    const counting: WriterProjectionHook = async (tx, events) => {
+      for (const e of events) {
+        await tx.query(`INSERT INTO test_counts VALUES ($1, 1) ON CONFLICT (stream_id) DO UPDATE SET n = test_counts.n + 1`, [e.streamId]);
+      }
     };
-    const projected = new EventStore(db, { projections: [counting] });
+    const projected = new EventStore(db, { projectWriter: counting });
     const stream = randomUUID();
     await projected.append(stream, 0, [event("A"), event("B")]);
     const { rows } = await db.query<{ n: number }>("SELECT n FROM test_counts WHERE stream_id = $1", [stream]);

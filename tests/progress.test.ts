@@ -19,7 +19,7 @@ describe(`progress of the long commands when not on a terminal (${backendName})`
     const test = await createTestDatabase();
     location = test.location;
     drop = () => location.drop();
-    const store = new EventStore(test.db, { projections });
+    const store = new EventStore(test.db, projections);
     const caller = { viewer: { userId: "alice", roles: new Set(["owner"] as const) }, requestId: "progress" };
     const { keyId } = await new ApiKeyCommands(store).create(caller, { service: "SMS", name: "progress" });
     const now = new Date();

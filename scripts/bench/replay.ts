@@ -82,7 +82,7 @@ async function generate(
   db: Database,
   { events: N, keys: KEYS, batch: BATCH, toggles: TOGGLES_PER_BATCH }: Options,
 ): Promise<{ creates: number; toggles: number; used: number; calls: number }> {
-  const store = new EventStore(db, { projections });
+  const store = new EventStore(db, projections);
   const keys: Key[] = [];
   let written = 0;
   let calls = 0;

@@ -34,7 +34,7 @@ await step("checkpoint signing key", () => loadOrCreateSigningKey(db, { [SIGNING
 const { EventStore } = await import("../../src/eventstore/event-store.js");
 const { projections } = await import("../../src/projections/index.js");
 const { LogFollower } = await import("../../src/subscriptions/log-follower.js");
-const follower = new LogFollower(new EventStore(db, { projections }), db, logger);
+const follower = new LogFollower(new EventStore(db, projections), db, logger);
 await step("log follower start (LISTEN, head read)", () => follower.start());
 await step("(after start-up) first Prisma query: the query compiler, paid by the first request", () => db.prisma.apiKey.count());
 void verifyToken;

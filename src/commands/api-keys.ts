@@ -16,7 +16,7 @@ import { refillEvent } from "../domain/policies/credits.js";
 import type { LimitsState } from "../domain/policies/limits.js";
 import { foldKeys, KEY_DECISIONS } from "../projections/api-keys/fold.js";
 import type { ApiKey } from "../projections/api-keys/row.js";
-import { lockLimits } from "../projections/key-limits/row.js";
+import { readLimits } from "../projections/key-limits/row.js";
 import { isType, parseRecorded } from "../projections/parsed-event.js";
 import { metadataOf, toNewEvent } from "./recording.js";
 
@@ -56,8 +56,8 @@ type Decided = { events: KeyDecisionEvent[]; alongside?: AppendRequest[] };
 /**
  * Load a key's events, fold them into state, decide, append with the version decided on.
  * A caller that did not name an expectedVersion gets its command re-decided on a conflict;
- * one that did gets the ConcurrencyError. Decisions about credits and rate limits lock the key's
- * limits row first, in the transaction that appends.
+ * one that did gets the ConcurrencyError. Every decision holds the key's stream lock from before
+ * it reads the key (and its limits) until it commits, and answers once its events are sealed.
  */
 export class ApiKeyCommands {
   private readonly random: (size: number) => Uint8Array;
@@ -209,21 +209,22 @@ export class ApiKeyCommands {
   }
 
   /**
-   * `decide` gets the key's state and, with `locksLimits`, its limits (credit balance) read under the lock
-   * of its limits row, which is held until the append commits.
+   * `decide` gets the key's state and, with `readsLimits`, its limits (credit balance), both read
+   * under the key's stream lock, which is held until the append commits.
    */
   private async execute(
     caller: Caller,
     keyId: string,
     expectedVersion: number | null | undefined,
     decide: (state: ApiKeyState, limits: LimitsState | undefined) => Decided,
-    locksLimits = false,
+    readsLimits = false,
   ): Promise<CommandResult> {
     if (!writesOwnKeys(caller.viewer)) throw new ForbiddenError("Changing keys needs the owner or admin role");
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.store.transaction(async (tx) => {
-          const limits = locksLimits ? (await lockLimits(tx, [keyId])).get(keyId) : undefined;
+          await this.store.lockStreams(tx, [keyId]);
+          const limits = readsLimits ? (await readLimits(tx, [keyId])).get(keyId) : undefined;
           const { state, version } = await this.load(keyId, tx);
           if (!state || !mayChange(caller.viewer, state)) throw new DomainRejection({ kind: "not_found" });
           if (expectedVersion != null && expectedVersion !== version) throw new ConcurrencyError(keyId, expectedVersion, version);

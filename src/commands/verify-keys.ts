@@ -69,17 +69,26 @@ function requestProblem(options: VerifyOptions): DomainError | undefined {
   return undefined;
 }
 
-/** A key was rotated between reading it and locking its limits: the batch is decided again. */
-class RotatedMeanwhile extends Error {}
+/**
+ * The batch cannot be decided on what it read: a key was rotated between finding it and locking
+ * it (it now spends another account), or a decision about a key is committed but not yet sealed
+ * into api_keys. The batch is decided again (after the sealer's next batch, for the latter).
+ */
+class DecideAgain extends Error {
+  constructor(readonly afterSealing: boolean) {
+    super("decide the batch again");
+  }
+}
 
 type Outcome = Verification | DomainRejection;
 
 /**
  * The gateways' hot path. A malformed key or bad checksum is answered without the database.
- * Everything else is group-committed, one transaction per batch: read the batch's keys, lock their
- * limits rows (key order; the only lock a credit or rate-limit decision takes besides the append's),
- * ask the domain for each request's verdict in order, append every fact; an answer is given only
- * after that commit.
+ * Everything else is group-committed, one transaction per batch: find the batch's keys and lock
+ * them and the accounts they spend (the event store's stream locks, the only locks a verification
+ * takes), read their rows and limits, ask the domain for each request's verdict in order, append
+ * every fact (which keeps key_limits); an answer is given once that commit is durable. The sealer
+ * positions the facts and counts them in the read tables milliseconds later.
  */
 export class KeyVerifier {
   private readonly batches: GroupCommit<PendingVerification, Outcome>;
@@ -110,27 +119,32 @@ export class KeyVerifier {
   private async verifyBatch(pending: PendingVerification[]): Promise<Outcome[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.store.transaction((tx) => this.decideBatch(tx, pending));
+        return await this.store.transaction((tx) => this.decideBatch(tx, pending), { awaitSealed: false });
       } catch (error) {
-        if (!(error instanceof RotatedMeanwhile) || attempt >= 5) throw error;
+        if (!(error instanceof DecideAgain) || attempt >= 20) throw error;
+        if (error.afterSealing) await this.store.sealingProgress();
       }
     }
   }
 
   private async decideBatch(tx: SqlClient, pending: PendingVerification[]): Promise<Outcome[]> {
-    // One statement reads the batch's keys and locks their limits rows, in key order.
-    const { rows } = await tx.query<KeyRow & KeyLimitsSqlRow>(
+    const hashes = [...new Set(pending.map((p) => p.keyHash))];
+    const locked = await this.lockKeys(tx, hashes);
+    // Read after the locks, in a statement of its own, so that it sees every write made under them.
+    const { rows } = await tx.query<KeyRow & KeyLimitsSqlRow & { undecided: boolean }>(
       `SELECT k.id::text AS id, k.owner_id, k.service, k.status, k.key_hash, k.expires_at, k.permissions, k.meta,
-              k.limits_key_id::text AS limits_key_id, ${limitsColumns("l")}
+              k.limits_key_id::text AS limits_key_id, ${limitsColumns("l")},
+              EXISTS (SELECT 1 FROM event_records r WHERE r.stream_id = k.id::text AND r.stream_version > k.version) AS undecided
          FROM api_keys k JOIN key_limits l ON l.key_id = k.limits_key_id
-        WHERE k.key_hash = ANY($1::text[])
-        ORDER BY l.key_id FOR UPDATE OF l`,
-      [[...new Set(pending.map((p) => p.keyHash))]],
+        WHERE k.key_hash = ANY($1::text[])`,
+      [hashes],
     );
+    // A decision about a key committed and not yet in api_keys (switched off, say): wait for it.
+    if (rows.some((row) => row.undecided)) throw new DecideAgain(true);
+    // A rotation committed after the keys were found: a key now spends an account not locked.
+    if (rows.some((row) => !locked.has(row.id) || !locked.has(row.limits_key_id) || row.forwarded_to)) throw new DecideAgain(false);
     const byHash = new Map(rows.map((row) => [row.key_hash, verifiableKey(row)]));
     const accounts = new Map<string, LimitsState | undefined>(rows.map((row) => [row.key_id, toLimits(row)]));
-    // A rotation committed after this statement's snapshot: the key now spends another account.
-    if ([...accounts.values()].some((account) => account?.forwardedTo)) throw new RotatedMeanwhile();
 
     const now = this.clock();
     const facts: AppendRequest[] = [];
@@ -147,5 +161,16 @@ export class KeyVerifier {
     });
     if (facts.length > 0) await this.store.appendWithin(tx, facts);
     return answers;
+  }
+
+  /** Finds the keys by their hashes and locks their streams and the accounts they spend; returns what it locked. */
+  private async lockKeys(tx: SqlClient, hashes: string[]): Promise<Set<string>> {
+    const { rows } = await tx.query<{ id: string; limits_key_id: string }>(
+      `SELECT id::text AS id, limits_key_id::text AS limits_key_id FROM api_keys WHERE key_hash = ANY($1::text[])`,
+      [hashes],
+    );
+    const ids = [...new Set(rows.flatMap((row) => [row.id, row.limits_key_id]))];
+    await this.store.lockStreams(tx, ids);
+    return new Set(ids);
   }
 }

@@ -16,6 +16,17 @@ export interface SqlClient {
 export type Unlisten = () => Promise<void>;
 
 /**
+ * A connection of its own, outside the pool: session state (an advisory lock) lives exactly as
+ * long as it does. `lost` resolves when it is gone: "closed" by its owner or the database's close,
+ * "broken" by a fault (the server then releases its locks).
+ */
+export interface Session extends SqlClient {
+  transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T>;
+  readonly lost: Promise<"closed" | "broken">;
+  close(): Promise<void>;
+}
+
+/**
  * The one database handle the server holds: embedded PGlite or a PostgreSQL pool.
  * The event store uses SQL directly (advisory locks, multi-row inserts, LISTEN);
  * the read side uses `prisma`, built on the same connections.
@@ -26,6 +37,8 @@ export interface Database extends SqlClient {
   transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T>;
   /** Calls `onNotify` for every NOTIFY on `channel` from any process; also after a reconnect, with no payload. */
   listen(channel: string, onNotify: (payload: string | undefined) => void): Promise<Unlisten>;
+  /** A dedicated connection (PGlite: its one connection); closed with the database at the latest. */
+  openSession(options: { applicationName: string; idleInTransactionTimeoutMs: number }): Promise<Session>;
   close(): Promise<void>;
   /** Connections of the pool (PostgreSQL only): for metrics. */
   stats?(): { total: number; idle: number; waiting: number };
@@ -60,6 +73,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     e = e.cause as typeof e;
   }
   return false;
+}
+
+/** The database handle was closed: nothing more can be opened on it. */
+export class DatabaseClosedError extends Error {
+  override name = "DatabaseClosedError";
 }
 
 export function sqlState(error: unknown): string | undefined {

@@ -5,7 +5,7 @@ import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { withQuerySpan } from "../observability/tracing.js";
 import { PrismaClient } from "./generated/prisma/client.js";
-import type { Database, QueryResult, Row, SqlClient, Unlisten } from "./database.js";
+import { DatabaseClosedError, type Database, type QueryResult, type Row, type Session, type SqlClient, type Unlisten } from "./database.js";
 import { acquireDirectoryLock } from "./directory-lock.js";
 
 /** A fresh data folder as a tarball, built at install (scripts/build-pglite-seed.ts); the same path from src/db and dist/server. */
@@ -31,8 +31,7 @@ function wrap(client: PGlite | Transaction): SqlClient {
 
 /**
  * Embedded PostgreSQL (PGlite) in `dataDir`, or in memory when `dataDir` is undefined.
- * PGlite is a single connection: its transactions are exclusive, which is also what the
- * event store's append lock asks for. One process owns the folder at a time (lock file).
+ * PGlite is a single connection: its transactions are exclusive. One process owns the folder at a time (lock file).
  */
 export async function openPglite(dataDir: string | undefined): Promise<Database> {
   let releaseLock: (() => void) | undefined;
@@ -57,6 +56,8 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   const base = wrap(pglite);
   let closed = false;
+  let onClosed!: (reason: "closed") => void;
+  const closedSignal = new Promise<"closed">((resolve) => (onClosed = resolve));
 
   return {
     kind: "pglite",
@@ -70,9 +71,16 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
         if (!closed) await unlisten();
       };
     },
+    // One connection: a session is that connection, lost when the database closes.
+    async openSession() {
+      if (closed) throw new DatabaseClosedError("The database is closed");
+      const transaction: Session["transaction"] = (work) => pglite.transaction((tx) => work(wrap(tx)));
+      return { ...base, transaction, lost: closedSignal, close: async () => {} };
+    },
     async close() {
       if (closed) return;
       closed = true;
+      onClosed("closed");
       await prisma.$disconnect().catch(() => {});
       await pglite.close();
       releaseLock?.();

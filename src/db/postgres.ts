@@ -2,17 +2,17 @@ import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { withQuerySpan } from "../observability/tracing.js";
 import { PrismaClient } from "./generated/prisma/client.js";
-import { DatabaseUnavailableError, type Database, type QueryResult, type Row, type SqlClient, type Unlisten } from "./database.js";
+import { DatabaseClosedError, DatabaseUnavailableError, type Database, type QueryResult, type Row, type Session, type SqlClient, type Unlisten } from "./database.js";
 
 export interface PostgresOptions {
   url: string;
   poolSize: number;
-  /** A transaction left idle this long is ended by the server, so it cannot hold the append lock for ever. */
+  /** A transaction left idle this long is ended by the server, so it cannot hold its locks, or the sealer's horizon, for ever. */
   idleInTransactionTimeoutMs?: number;
   onError?: (error: Error) => void;
 }
 
-function wrap(client: pg.Pool | pg.PoolClient): SqlClient {
+function wrap(client: pg.Pool | pg.PoolClient | pg.Client): SqlClient {
   return {
     async query<R extends Row>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
       const result = await withQuerySpan("postgresql", text, () => client.query<R>(text, params as unknown[]));
@@ -59,6 +59,8 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
 
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: false }) });
   const listeners = new Set<ListenerConnection>();
+  const sessions = new Set<Session>();
+  let closed = false;
   const base = wrap(pool);
 
   return {
@@ -99,12 +101,67 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
         await connection.stop();
       };
     },
+    async openSession({ applicationName, idleInTransactionTimeoutMs }) {
+      if (closed) throw new DatabaseClosedError("The database is closed");
+      const session: Session = await openSession(options, applicationName, idleInTransactionTimeoutMs, () => sessions.delete(session));
+      sessions.add(session);
+      return session;
+    },
     stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
+      closed = true;
+      await Promise.all([...sessions].map((session) => session.close()));
       await Promise.all([...listeners].map((listener) => listener.stop()));
       listeners.clear();
       await prisma.$disconnect();
       await pool.end();
+    },
+  };
+}
+
+async function openSession(options: PostgresOptions, applicationName: string, idleTimeoutMs: number, onEnd: () => void): Promise<Session> {
+  const client = new pg.Client({
+    connectionString: options.url,
+    application_name: applicationName,
+    connectionTimeoutMillis: 5_000,
+    options: `-c idle_in_transaction_session_timeout=${idleTimeoutMs} -c TimeZone=UTC`,
+  });
+  let closing = false;
+  let settle!: (reason: "closed" | "broken") => void;
+  const lost = new Promise<"closed" | "broken">((resolve) => (settle = resolve));
+  client.on("error", (error) => {
+    if (!closing) options.onError?.(error);
+    settle("broken");
+  });
+  client.on("end", () => {
+    onEnd();
+    settle(closing ? "closed" : "broken");
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw error;
+  }
+  const base = wrap(client);
+  return {
+    ...base,
+    lost,
+    async transaction(work) {
+      await client.query("BEGIN");
+      try {
+        const result = await work(base);
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw error;
+      }
+    },
+    async close() {
+      closing = true;
+      settle("closed");
+      await client.end().catch(() => {});
     },
   };
 }

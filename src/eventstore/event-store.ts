@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { isDatabaseUnavailable, sqlState, UNIQUE_VIOLATION, type Database, type SqlClient, type Unlisten } from "../db/database.js";
 import { ConcurrencyError, DuplicateEventError } from "./errors.js";
-import { chainHash } from "./hash-chain.js";
 import { readHead, readLogPage } from "./log-reader.js";
-import type { InlineProjection } from "./projection-hook.js";
+import type { ProjectionHook, WriterProjectionHook } from "./projection-hook.js";
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "./rows.js";
+import { compareMarks, SealWatch, type CommitMark } from "./seal-watch.js";
+import { EVENTS_CHANNEL, Sealer, type SealerLogger } from "./sealer.js";
 import {
   ANY_VERSION,
   type AppendRequest,
@@ -16,121 +17,185 @@ import {
   type RecordedEvent,
 } from "./types.js";
 
+export { EVENTS_CHANNEL } from "./sealer.js";
+
 export interface EventStoreOptions {
-  projections?: InlineProjection[];
+  /** Applied by the sealer to each batch it seals (the read tables). Every store on one database shares its sealer. */
+  project?: ProjectionHook;
+  /** Applied by each writer in its own transaction (the state decisions are made on). */
+  projectWriter?: WriterProjectionHook;
   clock?: () => Date;
+  logger?: SealerLogger;
 }
 
-export const EVENTS_CHANNEL = "keyledger_events";
-
-/** Serialises appends (and so the order of positions) across every connection and process. */
-export const APPEND_LOCK = 0x6b6c6467; // "kldg"
+/**
+ * Taken shared by every writer with its stream locks, and exclusively by a rebuild of the read
+ * tables: while a rebuild swaps them in, nothing is written.
+ */
+export const WRITERS_LOCK = 0x6b6c7772; // "klwr"
 
 /** How long an append whose commit was cut off waits for the database to come back to learn its outcome. */
 const OUTCOME_WAIT_MS = 20_000;
+/** How often a process waiting for another process's sealer asks where it is, in case a NOTIFY was lost. */
+const SEAL_POLL_MS = 250;
 
+interface Shared {
+  sealer: Sealer;
+  watch: SealWatch;
+  listening: Promise<Unlisten> | undefined;
+  poll: NodeJS.Timeout | undefined;
+}
+
+/** One sealer (and one view of its progress) per database handle, however many stores use it. */
+const perDatabase = new WeakMap<Database, Shared>();
+
+function sharedFor(db: Database, options: EventStoreOptions): Shared {
+  const existing = perDatabase.get(db);
+  if (existing) {
+    if (options.project && existing.sealer.projects !== options.project) {
+      throw new Error("This database already has a sealer applying other projections; give every store the same ones");
+    }
+    return existing;
+  }
+  // PGlite is one process: every commit is local and wakes the sealer itself.
+  const sealer = new Sealer(db, { project: options.project, logger: options.logger, maxIdleMs: db.kind === "pglite" ? 1_000 : 20 });
+  const shared: Shared = { sealer, watch: new SealWatch(), listening: undefined, poll: undefined };
+  sealer.onSealed((batch) => shared.watch.advance(batch.cursor, batch.rebased));
+  perDatabase.set(db, shared);
+  sealer.start();
+  return shared;
+}
+
+interface InsertedMark {
+  [column: string]: unknown;
+  txid: string;
+  seq: string;
+}
+
+/**
+ * The log's writer and reader. An append is one INSERT into `event_records` under the locks of the
+ * streams it writes (no global lock, no head read, no NOTIFY); the sealer gives committed events
+ * their dense positions, chain hashes and read-table projections. `append`/`appendMany` and
+ * `transaction` answer once their events are sealed and projected (read-your-writes across
+ * processes); `transaction(work, { awaitSealed: false })` answers on commit (durable) and is
+ * sealed within milliseconds after.
+ */
 export class EventStore {
-  private readonly projections: InlineProjection[];
+  private readonly projectWriter: WriterProjectionHook | undefined;
   private readonly clock: () => Date;
-  /** The ids appended in each open transaction of `transaction()`, to learn a lost commit's outcome. */
-  private readonly appendedIn = new WeakMap<SqlClient, string[]>();
+  private readonly shared: Shared;
+  /** What each open transaction of `transaction()` appended: its first event id and its mark. */
+  private readonly appendedIn = new WeakMap<SqlClient, { firstId?: string; mark?: CommitMark }>();
 
   constructor(
     private readonly db: Database,
     options: EventStoreOptions = {},
   ) {
-    this.projections = options.projections ?? [];
+    this.projectWriter = options.projectWriter;
     this.clock = options.clock ?? (() => new Date());
+    this.shared = sharedFor(db, options);
   }
 
   /**
    * Appends `events` to one stream in one transaction. With a numeric `expectedVersion` a stale
    * decision throws ConcurrencyError and writes nothing; ANY_VERSION appends facts that never conflict.
    */
-  async append(
-    streamId: string,
-    expectedVersion: ExpectedVersion,
-    events: NewEvent[],
-    metadata: EventMetadata = {},
-  ): Promise<RecordedEvent[]> {
+  async append(streamId: string, expectedVersion: ExpectedVersion, events: NewEvent[], metadata: EventMetadata = {}): Promise<RecordedEvent[]> {
     const [recorded] = await this.appendMany([{ streamId, expectedVersion, events, metadata }]);
     return recorded ?? [];
   }
 
-  /** Several appends in one transaction (group commit): all are written, or none. */
+  /** Several appends in one transaction (group commit): all are written, or none; answered once sealed. */
   async appendMany(requests: AppendRequest[]): Promise<RecordedEvent[][]> {
     const pending = requests.map((request) => this.prepare(request));
     const all = pending.flat();
     if (all.length === 0) return requests.map(() => []);
     try {
-      const recorded = await this.transaction((tx) => {
-        this.appendedIn.get(tx)?.push(all[0]!.eventId);
-        return this.write(tx, requests, all);
+      await this.transaction(async (tx) => {
+        await this.lockStreams(tx, requests.map((r) => r.streamId));
+        await this.write(tx, requests, pending);
       });
-      let offset = 0;
-      return pending.map((events) => recorded.slice(offset, (offset += events.length)));
     } catch (error) {
       const replay = await this.alreadyAppended(requests, pending, error);
       if (replay) return replay;
       throw error;
     }
+    return this.sealedEvents(pending);
+  }
+
+  /** Facts (ANY_VERSION) in one transaction, answered once committed (durable); sealed within milliseconds after. */
+  async appendFacts(requests: AppendRequest[]): Promise<void> {
+    if (requests.some((r) => r.expectedVersion !== ANY_VERSION)) throw new RangeError("appendFacts takes ANY_VERSION appends only");
+    await this.transaction(
+      async (tx) => {
+        await this.lockStreams(tx, requests.map((r) => r.streamId));
+        await this.appendWithin(tx, requests);
+      },
+      { awaitSealed: false },
+    );
   }
 
   /**
-   * Runs `work` in one transaction, in which it appends with `appendWithin`. When the connection
-   * is lost while the transaction commits, whether it committed is unknown: the store then waits
-   * for the database to come back and looks for the first event it appended, so that a caller is
-   * never told "nothing happened" about a change that was made (nor the other way round).
+   * Runs `work` in one transaction, in which it takes its streams' locks (`lockStreams`, first)
+   * and appends with `appendWithin`. Answers once what it appended is sealed, or with
+   * `awaitSealed: false` once committed. When the connection is lost while the transaction commits,
+   * whether it committed is unknown: the store then waits for the database to come back and looks
+   * for the first event it appended, so that a caller is never told "nothing happened" about a
+   * change that was made (nor the other way round).
    */
-  async transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T> {
-    const appended: string[] = [];
+  async transaction<T>(work: (tx: SqlClient) => Promise<T>, options: { awaitSealed?: boolean } = {}): Promise<T> {
+    const appended: { firstId?: string; mark?: CommitMark } = {};
     let finished: { value: T } | undefined;
+    let value: T;
     try {
-      return await this.db.transaction(async (tx) => {
+      value = await this.db.transaction(async (tx) => {
         this.appendedIn.set(tx, appended);
-        const value = await work(tx);
-        finished = { value };
-        return value;
+        const result = await work(tx);
+        finished = { value: result };
+        return result;
       });
     } catch (error) {
-      if (!finished || appended.length === 0 || !isDatabaseUnavailable(error)) throw error;
-      if (await this.wasCommitted(appended[0]!, error)) return finished.value;
-      throw error;
+      if (!finished || !appended.firstId || !isDatabaseUnavailable(error)) throw error;
+      const mark = await this.wasCommitted(appended.firstId, error);
+      if (!mark) throw error;
+      appended.mark = mark;
+      value = finished.value;
     }
-  }
-
-  /** Whether the event was written, asked until the database answers (then rethrows `cause`). */
-  private async wasCommitted(eventId: string, cause: unknown): Promise<boolean> {
-    const deadline = Date.now() + OUTCOME_WAIT_MS;
-    for (;;) {
-      try {
-        const { rows } = await this.db.query(`SELECT 1 FROM events WHERE event_id = $1`, [eventId]);
-        return rows.length > 0;
-      } catch (error) {
-        if (!isDatabaseUnavailable(error) || Date.now() > deadline) throw cause;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
+    if (appended.mark) {
+      this.shared.watch.committed(appended.mark);
+      this.shared.sealer.wake();
+      if (options.awaitSealed !== false) await this.sealed(appended.mark);
     }
+    return value;
   }
 
   /**
-   * Appends inside the caller's transaction, for writers that lock rows of their own first (the
-   * key limits a verification or a credit change decides on). Those locks must be taken before
-   * this call: the append lock comes last, so lockers never wait on each other in a cycle.
+   * Locks the streams a transaction is about to write, in one order for every writer (so two
+   * never wait on each other in a cycle), until it ends. Call it before the transaction's first
+   * write and before reading what it decides on: its transaction id is then taken after the locks,
+   * so writers of one stream are sealed in the order they decided in.
    */
-  async appendWithin(tx: SqlClient, requests: AppendRequest[]): Promise<RecordedEvent[][]> {
+  async lockStreams(tx: SqlClient, streamIds: readonly string[]): Promise<void> {
+    await tx.query(
+      `SELECT pg_advisory_xact_lock_shared($2),
+              (SELECT count(pg_advisory_xact_lock(l.h)) FROM (SELECT DISTINCT hashtextextended(s, 0) AS h FROM unnest($1::text[]) AS s ORDER BY 1) AS l)`,
+      [[...new Set(streamIds)], WRITERS_LOCK],
+    );
+  }
+
+  /**
+   * Appends inside the caller's transaction (see `transaction`), after `lockStreams` for every
+   * stream it writes. Returns the events as written, without positions: those come with sealing.
+   */
+  async appendWithin(tx: SqlClient, requests: AppendRequest[]): Promise<PendingEvent[][]> {
     const pending = requests.map((request) => this.prepare(request));
-    const all = pending.flat();
-    if (all.length === 0) return requests.map(() => []);
-    this.appendedIn.get(tx)?.push(all[0]!.eventId);
-    let recorded: RecordedEvent[];
+    if (pending.every((events) => events.length === 0)) return pending;
     try {
-      recorded = await this.write(tx, requests, all);
+      await this.write(tx, requests, pending);
     } catch (error) {
-      throw sqlState(error) === UNIQUE_VIOLATION ? this.translateUniqueViolation(requests, error) : error;
+      throw sqlState(error) === UNIQUE_VIOLATION ? translateUniqueViolation(requests, error) : error;
     }
-    let offset = 0;
-    return pending.map((events) => recorded.slice(offset, (offset += events.length)));
+    return pending;
   }
 
   private prepare(request: AppendRequest): PendingEvent[] {
@@ -151,94 +216,84 @@ export class EventStore {
     }));
   }
 
-  private async write(tx: SqlClient, requests: AppendRequest[], events: PendingEvent[]): Promise<RecordedEvent[]> {
-    await this.checkVersions(tx, requests);
-
-    // Positions and chain hashes are decided under the lock, held from here to commit, so
-    // positions become visible in exactly their numeric order.
-    // The head is read in a statement of its own so that its snapshot is taken after the lock.
-    await tx.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
-    const head = await readHead(tx);
-    let previousHash = head.hash;
-    let position = head.position;
-    const recorded = events.map((event) => {
-      position += 1n;
-      const hash = chainHash(previousHash, { ...event, position });
-      previousHash = hash;
-      return { ...event, position, hash };
-    });
-    await insertEvents(tx, recorded);
-    for (const projection of this.projections) await projection.apply(tx, recorded);
-    await tx.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, position.toString()]);
-    return recorded;
+  private async write(tx: SqlClient, requests: AppendRequest[], pending: PendingEvent[][]): Promise<void> {
+    await checkVersions(tx, requests);
+    const events = pending.flat();
+    const mark = await insertRecords(tx, events);
+    if (this.projectWriter) await this.projectWriter(tx, events);
+    const appended = this.appendedIn.get(tx);
+    if (appended) {
+      appended.firstId ??= events[0]!.eventId;
+      if (!appended.mark || compareMarks(mark, appended.mark) > 0) appended.mark = mark;
+    }
   }
 
-  /**
-   * Versions only grow, so checking before the lock is exact together with the unique
-   * (stream, version) index: a stream that moves on after this check fails the insert.
-   */
-  private async checkVersions(tx: SqlClient, requests: AppendRequest[]): Promise<void> {
-    const decisions = requests.filter((r) => r.expectedVersion !== ANY_VERSION && r.events.length > 0);
-    if (decisions.length === 0) return;
-    const { rows } = await tx.query<{ stream_id: string; version: number }>(
-      `SELECT s.stream_id, COALESCE(MAX(e.stream_version), 0)::int AS version
-         FROM unnest($1::text[]) AS s(stream_id)
-         LEFT JOIN events e ON e.stream_id = s.stream_id
-        GROUP BY s.stream_id`,
-      [decisions.map((r) => r.streamId)],
-    );
-    const actual = new Map(rows.map((row) => [row.stream_id, row.version]));
-    for (const request of decisions) {
-      const version = actual.get(request.streamId) ?? 0;
-      if (version !== request.expectedVersion) {
-        throw new ConcurrencyError(request.streamId, request.expectedVersion as number, version);
+  /** Whether the event was written (its mark), asked until the database answers (then rethrows `cause`). */
+  private async wasCommitted(eventId: string, cause: unknown): Promise<CommitMark | undefined> {
+    const deadline = Date.now() + OUTCOME_WAIT_MS;
+    for (;;) {
+      try {
+        const { rows } = await this.db.query<InsertedMark>(
+          `SELECT txid::text AS txid, max(seq)::text AS seq FROM event_records
+            WHERE txid = (SELECT txid FROM event_records WHERE event_id = $1) GROUP BY txid`,
+          [eventId],
+        );
+        return rows[0] && { txid: BigInt(rows[0].txid), seq: BigInt(rows[0].seq) };
+      } catch (error) {
+        if (!isDatabaseUnavailable(error) || Date.now() > deadline) throw cause;
+        await new Promise((resolve) => setTimeout(resolve, 250));
       }
     }
   }
 
-  /** An append retried with the same event ids after it committed is answered with what was written. */
-  private async alreadyAppended(
-    requests: AppendRequest[],
-    pending: PendingEvent[][],
-    error: unknown,
-  ): Promise<RecordedEvent[][] | undefined> {
-    const supplied = requests.flatMap((r) => r.events.flatMap((e) => (e.eventId ? [e.eventId] : [])));
-    if (supplied.length === 0) {
-      if (sqlState(error) === UNIQUE_VIOLATION) throw this.translateUniqueViolation(requests, error);
-      return undefined;
-    }
-    const ids = pending.flat().map((e) => e.eventId);
-    const { rows } = await this.db.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])`,
-      [ids],
-    );
-    if (rows.length === 0) {
-      if (sqlState(error) === UNIQUE_VIOLATION) throw this.translateUniqueViolation(requests, error);
-      return undefined;
-    }
+  /** The appended events with their positions and hashes: they are sealed. */
+  private async sealedEvents(pending: PendingEvent[][]): Promise<RecordedEvent[][]> {
+    const { rows } = await this.db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])`, [
+      pending.flat().map((e) => e.eventId),
+    ]);
     const byId = new Map(rows.map((row) => [row.event_id, toRecordedEvent(row)]));
-    const mismatch = pending.flat().filter((e) => byId.get(e.eventId)?.type !== e.type);
-    if (mismatch.length > 0) throw new DuplicateEventError(mismatch.map((e) => e.eventId));
     return pending.map((events) => events.map((e) => byId.get(e.eventId)!));
   }
 
-  private translateUniqueViolation(requests: AppendRequest[], error: unknown): Error {
-    const constraint = (error as { constraint?: string }).constraint ?? String((error as Error).message);
-    if (constraint.includes("events_stream_version_key")) {
-      const request = requests.find((r) => r.expectedVersion !== ANY_VERSION) ?? requests[0]!;
-      return new ConcurrencyError(request.streamId, request.expectedVersion as number, undefined);
+  /** An append retried with the same event ids after it committed is answered with what was written, once sealed. */
+  private async alreadyAppended(requests: AppendRequest[], pending: PendingEvent[][], error: unknown): Promise<RecordedEvent[][] | undefined> {
+    const supplied = requests.some((r) => r.events.some((e) => e.eventId));
+    if (!supplied) {
+      if (sqlState(error) === UNIQUE_VIOLATION) throw translateUniqueViolation(requests, error);
+      return undefined;
     }
-    return error as Error;
+    const { rows } = await this.db.query<{ event_id: string; type: string; txid: string; seq: string }>(
+      `SELECT event_id, type, txid::text AS txid, seq::text AS seq FROM event_records WHERE event_id = ANY($1::uuid[])`,
+      [pending.flat().map((e) => e.eventId)],
+    );
+    if (rows.length === 0) {
+      if (sqlState(error) === UNIQUE_VIOLATION) throw translateUniqueViolation(requests, error);
+      return undefined;
+    }
+    const byId = new Map(rows.map((row) => [row.event_id, row]));
+    const mismatch = pending.flat().filter((e) => byId.get(e.eventId)?.type !== e.type);
+    if (mismatch.length > 0) throw new DuplicateEventError(mismatch.map((e) => e.eventId));
+    const last = rows.reduce((a, b) => (compareMarks(markOf(a), markOf(b)) >= 0 ? a : b));
+    await this.sealed(markOf(last));
+    return this.sealedEvents(pending);
   }
 
-  /** A stream's events in order; `decisionsOnly` leaves out facts (a hot key's many KeyUsed). */
+  /**
+   * A stream's events in order; `decisionsOnly` leaves out facts (a hot key's many KeyUsed) and
+   * includes decisions committed but not sealed yet: in a transaction holding the stream's lock,
+   * that is exactly the state the next decision is made on.
+   */
   async readStream(streamId: string, options: { decisionsOnly?: boolean; sql?: SqlClient } = {}): Promise<RecordedEvent[]> {
-    const { rows } = await (options.sql ?? this.db).query<EventRow>(
-      options.decisionsOnly
-        ? `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version IS NOT NULL ORDER BY stream_version`
-        : `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY events.position`,
-      [streamId],
-    );
+    const sql = options.sql ?? this.db;
+    if (options.decisionsOnly) {
+      const { rows } = await sql.query<EventRow>(
+        `SELECT '0' AS position, event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, '' AS hash
+           FROM event_records WHERE stream_id = $1 AND stream_version IS NOT NULL ORDER BY stream_version`,
+        [streamId],
+      );
+      return rows.map(toRecordedEvent);
+    }
+    const { rows } = await sql.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY events.position`, [streamId]);
     return rows.map(toRecordedEvent);
   }
 
@@ -251,19 +306,113 @@ export class EventStore {
     return readHead(this.db);
   }
 
-  /** Calls `onAppend` after any process commits events (payload: the last position), and after a reconnect. */
+  /** Calls `onAppend` after any process seals events (payload: the last position), and after a reconnect. */
   onAppend(onAppend: (lastPosition: bigint | undefined) => void): Promise<Unlisten> {
-    return this.db.listen(EVENTS_CHANNEL, (payload) => onAppend(payload ? BigInt(payload) : undefined));
+    return this.db.listen(EVENTS_CHANNEL, (payload) => onAppend(payload ? BigInt(payload.split(" ")[0]!) : undefined));
+  }
+
+  /** Calls `listener` after each batch this process seals, once committed (lag measurements, tests). */
+  onSealed(listener: (events: readonly RecordedEvent[]) => void): () => void {
+    return this.shared.sealer.onSealed((batch) => listener(batch.events));
+  }
+
+  /** Resolves once everything this process committed before the call is sealed and projected. */
+  caughtUp(): Promise<void> {
+    return this.waitFor(this.shared.watch.caughtUp());
+  }
+
+  /** Resolves when the sealer next seals a batch (here or in another process), or after a short while. */
+  sealingProgress(): Promise<void> {
+    return this.waitFor(this.shared.watch.nextAdvance(50));
+  }
+
+  /** Resolves once the sealer (here or in another process) has passed `mark`. */
+  private sealed(mark: CommitMark): Promise<void> {
+    return this.waitFor(this.shared.watch.sealed(mark));
+  }
+
+  /** Waits for the watch, following another process's sealer while this one does not seal. */
+  private async waitFor(done: Promise<void>): Promise<void> {
+    // PGlite is one process, whose own sealer reports every batch.
+    if (this.db.kind === "postgres") this.followRemoteSealer();
+    await done;
+  }
+
+  /** Learns another process's sealing progress: its NOTIFYs, and a poll of its cursor while appends here wait. */
+  private followRemoteSealer(): void {
+    const shared = this.shared;
+    const learn = async () => {
+      const { rows } = await this.db.query<{ txid: string; seq: string }>(`SELECT cursor_txid::text AS txid, cursor_seq::text AS seq FROM log_seal`);
+      if (rows[0]) shared.watch.advance({ txid: BigInt(rows[0].txid), seq: BigInt(rows[0].seq) });
+    };
+    shared.listening ??= this.db.listen(EVENTS_CHANNEL, (payload) => {
+      if (!payload) return void learn().catch(() => {});
+      const [, txid, seq, rebased] = payload.split(" ");
+      if (txid && seq) shared.watch.advance({ txid: BigInt(txid), seq: BigInt(seq) }, rebased === "rebased");
+    });
+    shared.listening.catch(() => (shared.listening = undefined));
+    if (!shared.poll) {
+      shared.poll = setInterval(() => {
+        if (shared.watch.waiting === 0) {
+          clearInterval(shared.poll);
+          shared.poll = undefined;
+          return;
+        }
+        learn().catch(() => {});
+      }, SEAL_POLL_MS);
+      shared.poll.unref();
+    }
+  }
+
+  /** Stops this database's sealer (shared by its stores): call before closing the database. */
+  async close(): Promise<void> {
+    const shared = this.shared;
+    if (shared.poll) clearInterval(shared.poll);
+    await shared.sealer.stop();
+    const unlisten = await shared.listening?.catch(() => undefined);
+    await unlisten?.().catch(() => {});
   }
 }
 
-async function insertEvents(tx: SqlClient, events: RecordedEvent[]): Promise<void> {
-  await tx.query(
-    `INSERT INTO events (position, event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, hash)
-     SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::int[],
-                          $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::text[])`,
+function translateUniqueViolation(requests: AppendRequest[], error: unknown): Error {
+  const constraint = (error as { constraint?: string }).constraint ?? String((error as Error).message);
+  if (constraint.includes("events_stream_version_key")) {
+    const request = requests.find((r) => r.expectedVersion !== ANY_VERSION) ?? requests[0]!;
+    return new ConcurrencyError(request.streamId, request.expectedVersion as number, undefined);
+  }
+  return error as Error;
+}
+
+const markOf = (row: { txid: string; seq: string }): CommitMark => ({ txid: BigInt(row.txid), seq: BigInt(row.seq) });
+
+/**
+ * Versions only grow, so checking before the insert is exact together with the unique
+ * (stream, version) index: a stream that moves on after this check fails the insert.
+ */
+async function checkVersions(tx: SqlClient, requests: AppendRequest[]): Promise<void> {
+  const decisions = requests.filter((r) => r.expectedVersion !== ANY_VERSION && r.events.length > 0);
+  if (decisions.length === 0) return;
+  const { rows } = await tx.query<{ stream_id: string; version: number }>(
+    `SELECT s.stream_id, COALESCE((SELECT max(stream_version) FROM event_records e WHERE e.stream_id = s.stream_id), 0)::int AS version
+       FROM unnest($1::text[]) AS s(stream_id)`,
+    [decisions.map((r) => r.streamId)],
+  );
+  const actual = new Map(rows.map((row) => [row.stream_id, row.version]));
+  for (const request of decisions) {
+    const version = actual.get(request.streamId) ?? 0;
+    if (version !== request.expectedVersion) throw new ConcurrencyError(request.streamId, request.expectedVersion as number, version);
+  }
+}
+
+/** One INSERT for the whole append; its transaction id and last insertion sequence place it in the sealer's order. */
+async function insertRecords(tx: SqlClient, events: PendingEvent[]): Promise<CommitMark> {
+  const { rows } = await tx.query<InsertedMark>(
+    `WITH inserted AS (
+       INSERT INTO event_records (event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::timestamptz[])
+       RETURNING txid, seq)
+     SELECT max(txid::text) AS txid, max(seq)::text AS seq FROM inserted`,
     [
-      events.map((e) => e.position.toString()),
       events.map((e) => e.eventId),
       events.map((e) => e.streamId),
       events.map((e) => e.streamVersion),
@@ -272,7 +421,7 @@ async function insertEvents(tx: SqlClient, events: RecordedEvent[]): Promise<voi
       events.map((e) => JSON.stringify(e.data)),
       events.map((e) => JSON.stringify(e.metadata)),
       events.map((e) => e.occurredAt.toISOString()),
-      events.map((e) => e.hash),
     ],
   );
+  return markOf(rows[0]!);
 }

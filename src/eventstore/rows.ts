@@ -1,11 +1,12 @@
 import type { EventMetadata, RecordedEvent } from "./types.js";
 
+/** The columns of the `events` view (sealed events), as `toRecordedEvent` reads them. */
 export const EVENT_COLUMNS = `position::text AS position, event_id, stream_id, stream_version, type, schema_version,
   data, metadata, occurred_at, hash`;
 
-export interface EventRow {
+/** A written event's columns (`event_records`), before it is sealed. */
+export interface RecordRow {
   [key: string]: unknown;
-  position: string;
   event_id: string;
   stream_id: string;
   stream_version: number | null;
@@ -14,6 +15,10 @@ export interface EventRow {
   data: Record<string, unknown>;
   metadata: EventMetadata;
   occurred_at: Date | string;
+}
+
+export interface EventRow extends RecordRow {
+  position: string;
   hash: string;
 }
 

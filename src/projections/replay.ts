@@ -1,5 +1,6 @@
 import type { SqlClient } from "../db/database.js";
 import { readLog } from "../eventstore/log-reader.js";
+import { toRecordedEvent, type EventRow } from "../eventstore/rows.js";
 import type { RecordedEvent } from "../eventstore/types.js";
 import { foldLimits, type LimitsState } from "../domain/policies/limits.js";
 import { foldKeys, KEY_DECISIONS } from "./api-keys/fold.js";
@@ -38,6 +39,15 @@ export class ReplayState {
     this.count++;
   }
 
+  /**
+   * A committed event the sealer has not positioned yet: writers keep key_limits in their own
+   * transactions, so it is already in that table, and only there.
+   */
+  applyToLimitsOnly(event: RecordedEvent): void {
+    const parsed = parseKnown(event);
+    if (parsed && isType(parsed, LIMIT_EVENTS)) foldLimits(this.limits, parsed, parsed.occurredAt.getTime());
+  }
+
   /** A use's balance lands on the key row in log order, between the decisions that also set it. */
   private setBalance(keyId: string, remaining: number): void {
     const row = this.keys.get(keyId);
@@ -56,6 +66,21 @@ export class ReplayState {
 /** Folds the log after `state.position` into `state`, page by page, as `sql` sees it. Reads only. */
 export async function foldLog(sql: SqlClient, state: ReplayState): Promise<void> {
   for await (const event of readLog(sql, { after: state.position })) state.apply(event);
+}
+
+/**
+ * Folds into `state.limits` the events committed but not sealed as `sql` sees them, in the order
+ * the sealer will give them (within one key that is the order its writers decided in), so that
+ * the folded key_limits match the live table at the same snapshot.
+ */
+export async function foldUnsealedLimits(sql: SqlClient, state: ReplayState): Promise<void> {
+  const { rows } = await sql.query<EventRow>(
+    `SELECT '0' AS position, r.event_id, r.stream_id, r.stream_version, r.type, r.schema_version, r.data, r.metadata, r.occurred_at, '' AS hash
+       FROM event_records r
+      WHERE r.txid >= (SELECT cursor_txid FROM log_seal) AND NOT EXISTS (SELECT 1 FROM event_seals s WHERE s.seq = r.seq)
+      ORDER BY r.txid, r.seq`,
+  );
+  for (const row of rows) state.applyToLimitsOnly(toRecordedEvent(row));
 }
 
 /** Folds events from any source (an export file, say). */

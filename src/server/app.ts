@@ -40,7 +40,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   const services = await openDependencies(config, logger, verifyToken, options.clock);
   const yoga = createYogaServer(config, services);
   const routes = {
-    ...auditRoutes(services.db, verifyToken),
+    ...auditRoutes(services.db, verifyToken, () => services.store.caughtUp()),
     ...gatewayRoutes(services),
     "/metrics": metricsRoute(verifyToken, config.metricsToken),
     ...(devSecretFile ? devSignInRoutes(devSecretFile, config) : {}),

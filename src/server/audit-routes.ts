@@ -21,7 +21,7 @@ function jwksRoute(db: Database): RouteHandler {
  * GET /events.ndjson?after=P: the log streamed as NDJSON with flat memory, authorised like
  * Query.events (auditors and admins: everything; owners: their keys' events).
  */
-function eventsNdjsonRoute(db: Database, verifyToken: TokenVerifier): RouteHandler {
+function eventsNdjsonRoute(db: Database, verifyToken: TokenVerifier, caughtUp: () => Promise<void>): RouteHandler {
   return async (req: RequestWithId, res: ServerResponse) => {
     if (req.method !== "GET") return sendJson(res, 405, { error: "use GET" });
     const auth = await authenticate(verifyToken, req.headers.authorization);
@@ -32,12 +32,14 @@ function eventsNdjsonRoute(db: Database, verifyToken: TokenVerifier): RouteHandl
     if (afterPosition === undefined) return sendJson(res, 400, { error: "after must be a log position", code: "BAD_USER_INPUT", field: "after" });
     const { ownerId } = readScope(auth.viewer);
     const filter = ownerId === undefined ? undefined : { streamIds: await ownerStreamIds(db, ownerId) };
+    await caughtUp();
     res.writeHead(200, { "content-type": "application/x-ndjson" });
     await exportNdjson(db, afterPosition, res, { filter });
     res.end();
   };
 }
 
-export function auditRoutes(db: Database, verifyToken: TokenVerifier): Record<string, RouteHandler> {
-  return { "/.well-known/jwks.json": jwksRoute(db), "/events.ndjson": eventsNdjsonRoute(db, verifyToken) };
+/** `caughtUp` resolves once what this process committed is sealed: an export after a write includes it. */
+export function auditRoutes(db: Database, verifyToken: TokenVerifier, caughtUp: () => Promise<void>): Record<string, RouteHandler> {
+  return { "/.well-known/jwks.json": jwksRoute(db), "/events.ndjson": eventsNdjsonRoute(db, verifyToken, caughtUp) };
 }

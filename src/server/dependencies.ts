@@ -24,7 +24,7 @@ export async function openDependencies(
     const report = await migrate(db);
     if (report.applied.length > 0) logger.info({ applied: report.applied }, "migrations applied");
     if (report.unknown.length > 0) logger.warn({ unknown: report.unknown }, "database has migrations this release does not know");
-    const store = new EventStore(db, { projections, clock });
+    const store = new EventStore(db, { ...projections, clock, logger });
     const signingKey = await loadOrCreateSigningKey(db, { [SIGNING_JWK_VARIABLE]: config.checkpointSigningJwk });
     const checkpointer = new Checkpointer(db, signingKey, { onError: (err) => logger.error({ err }, "checkpoint signing failed") });
     checkpointer.start(config.checkpointIntervalMs);
@@ -46,6 +46,7 @@ export async function openDependencies(
         // A clean stop leaves the head signed, so an auditor can check everything up to it.
         await signCheckpoint(db, signingKey).catch((err: unknown) => logger.error({ err }, "final checkpoint failed"));
         await follower.stop();
+        await store.close();
         await db.close();
       },
     };

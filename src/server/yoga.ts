@@ -13,6 +13,7 @@ import { schema } from "../graphql/schema.js";
 import { useCsrfPrevention, useJsonPostsOnly } from "./browser-safety.js";
 import { corsFor, useVaryOnOrigin } from "./cors.js";
 import { useObservability } from "./observability-plugin.js";
+import { useReadYourWrites } from "./read-your-writes.js";
 
 export type RequestWithId = IncomingMessage & { id?: string };
 export type ServerContext = { req: RequestWithId; res?: ServerResponse };
@@ -43,6 +44,7 @@ export function createYogaServer(config: Config, services: Dependencies): Yoga {
       useSubscriptionsEndWithToken(),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       useObservability(),
+      useReadYourWrites(() => services.store.caughtUp()),
     ],
     context: async ({ req, request, connectionParams }: InitialContext): Promise<Context> => ({
       ...services,

@@ -6,8 +6,9 @@ export const LIMIT_EVENTS = ["KeyCreated", "KeyRatelimitsSet", "KeyCreditsSet", 
 
 /**
  * `key_limits`: each key's rate-limit windows and credit balance, folded by the domain's
- * evolveLimits. Its writers locked the rows before the append lock (key-limits/row.ts), so the
- * projection's reads and writes here never wait. Only rows that changed are written.
+ * evolveLimits. Applied by each writer in its own transaction, under the stream locks of the keys
+ * it writes (which cover the accounts they spend), so its reads and writes here never wait on
+ * another writer. Only rows that changed are written.
  */
 export const keyLimitsProjection: Projection<(typeof LIMIT_EVENTS)[number]> = {
   name: "key_limits",

@@ -35,22 +35,12 @@ export function toLimits(row: KeyLimitsSqlRow): LimitsState {
 }
 
 /**
- * The keys' limits, locked FOR UPDATE in key order (so two lockers never wait on each other in a
- * cycle). Call it before the append lock: every writer of limits takes its row locks first.
+ * The keys' limits. Writers read them under the keys' stream locks (EventStore.lockStreams), which
+ * every writer of a key's limits holds until it commits: what they read is what they decide on.
  */
-export async function lockLimits(tx: SqlClient, keyIds: readonly string[]): Promise<Map<string, LimitsState>> {
-  return selectLimits(tx, keyIds, true);
-}
-
-export function readLimits(tx: SqlClient, keyIds: readonly string[]): Promise<Map<string, LimitsState>> {
-  return selectLimits(tx, keyIds, false);
-}
-
-async function selectLimits(tx: SqlClient, keyIds: readonly string[], lock: boolean): Promise<Map<string, LimitsState>> {
+export async function readLimits(tx: SqlClient, keyIds: readonly string[]): Promise<Map<string, LimitsState>> {
   if (keyIds.length === 0) return new Map();
-  const { rows } = await tx.query<KeyLimitsSqlRow>(`SELECT ${COLUMNS} FROM key_limits WHERE key_id = ANY($1::uuid[]) ${lock ? "ORDER BY key_id FOR UPDATE" : ""}`, [
-    [...new Set(keyIds)],
-  ]);
+  const { rows } = await tx.query<KeyLimitsSqlRow>(`SELECT ${COLUMNS} FROM key_limits WHERE key_id = ANY($1::uuid[])`, [[...new Set(keyIds)]]);
   return new Map(rows.map((row) => [row.key_id, toLimits(row)]));
 }
 

@@ -1,0 +1,299 @@
+import { DatabaseClosedError, type Database, type Session, type SqlClient } from "../db/database.js";
+import { chainHash } from "./hash-chain.js";
+import type { ProjectionHook } from "./projection-hook.js";
+import { toRecordedEvent, type RecordRow } from "./rows.js";
+import type { CommitMark } from "./seal-watch.js";
+import type { RecordedEvent } from "./types.js";
+
+/** NOTIFYed once per sealed batch; payload "<last position> <cursor txid> <cursor seq> [rebased]". */
+export const EVENTS_CHANNEL = "keyledger_events";
+/** Held at session level by the one sealer across every process. */
+export const SEALER_LOCK = 0x6b6c7365; // "klse"
+/** Held by each sealing cycle for its transaction; `pauseSealing` takes it to keep the sealer out. */
+export const SEAL_CYCLE_LOCK = 0x6b6c7363; // "klsc"
+
+export interface SealedBatch {
+  events: readonly RecordedEvent[];
+  /** The insertion sequence of each event, in the same order. */
+  seqs: readonly bigint[];
+  /** The sealer's cursor after the batch: every committed row at or before it in (txid, seq) order is sealed. */
+  cursor: CommitMark;
+  /** The cursor was re-based (a restore into another cluster): transaction ids restarted. */
+  rebased: boolean;
+}
+
+export interface SealerLogger {
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+export interface SealerOptions {
+  project?: ProjectionHook;
+  logger?: SealerLogger;
+  /** Most rows sealed in one cycle. */
+  maxBatch?: number;
+  /** How often a process that is not the sealer tries to become it (takeover time after a crash). */
+  electionIntervalMs?: number;
+  /** Longest pause between cycles while there is nothing to seal (local commits wake it at once). */
+  maxIdleMs?: number;
+}
+
+/**
+ * Blocks sealing until `tx` ends: every cycle holds SEAL_CYCLE_LOCK for its transaction, so a
+ * transaction holding it (a rebuild swapping read tables) sees no event sealed meanwhile.
+ */
+export async function pauseSealing(tx: SqlClient): Promise<void> {
+  await tx.query("SELECT pg_advisory_xact_lock($1)", [SEAL_CYCLE_LOCK]);
+}
+
+interface SealState {
+  [column: string]: unknown;
+  cursor_txid: string;
+  cursor_seq: string;
+  position: string;
+  hash: string;
+  cluster: string;
+  reset_guard: string;
+}
+
+type CandidateRow = RecordRow & { seq: string; txid: string };
+
+const CANDIDATE_COLUMNS = `r.seq::text AS seq, r.txid::text AS txid, r.event_id, r.stream_id, r.stream_version, r.type,
+  r.schema_version, r.data, r.metadata, r.occurred_at`;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/**
+ * The one writer of positions. Every process runs a Sealer; the one holding SEALER_LOCK on its
+ * own connection seals, the others try again every `electionIntervalMs`, so when the holder's
+ * connection dies (the process crashed) another takes over. Each cycle, in one transaction:
+ * the rows whose transaction ended before every running one began (txid below the snapshot's
+ * xmin) and that follow the cursor, in (txid, seq) order, get the next dense positions and chain
+ * hashes, the projections for the batch, and one NOTIFY. A transaction still running holds back
+ * the rows after it, never loses them: they are sealed once it ends.
+ */
+export class Sealer {
+  private readonly project: ProjectionHook | undefined;
+  private readonly logger: SealerLogger;
+  private readonly maxBatch: number;
+  private readonly electionIntervalMs: number;
+  private readonly maxIdleMs: number;
+  private readonly listeners = new Set<(batch: SealedBatch) => void>();
+  private session: Session | undefined;
+  private leading = false;
+  private cluster: string | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+
+  constructor(
+    private readonly db: Database,
+    options: SealerOptions = {},
+  ) {
+    this.project = options.project;
+    this.logger = options.logger ?? stderrLogger;
+    this.maxBatch = options.maxBatch ?? 5_000;
+    this.electionIntervalMs = options.electionIntervalMs ?? 250;
+    this.maxIdleMs = options.maxIdleMs ?? 20;
+  }
+
+  get projects(): ProjectionHook | undefined {
+    return this.project;
+  }
+
+  /** True while this process holds the sealer's lock. */
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    if (this.running || this.stopped) return;
+    this.running = this.loop();
+  }
+
+  /** Something was committed: seal it now rather than after the idle pause. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Called after each sealed batch's commit, in this process only. */
+  onSealed(listener: (batch: SealedBatch) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.running;
+    await this.dropSession();
+  }
+
+  private async loop(): Promise<void> {
+    let idle = 0;
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        if (!this.session) await this.openSession();
+        if (this.stopped) break;
+        if (!this.leading && !(await this.elect())) {
+          await this.pause(this.electionIntervalMs);
+          continue;
+        }
+        this.woken = false;
+        const batch = await this.cycle(this.session!);
+        failures = 0;
+        if (batch) {
+          idle = 0;
+          for (const listener of this.listeners) listener(batch);
+        } else {
+          idle = Math.min(Math.max(1, idle * 2), this.maxIdleMs);
+          await this.pause(idle);
+        }
+      } catch (error) {
+        await Promise.resolve(); // let a session lost to the database's close stop the loop first
+        if (this.stopped || error instanceof DatabaseClosedError) break;
+        failures++;
+        const delay = Math.min(50 * 2 ** Math.min(failures, 6), 2_000);
+        this.logger.warn({ err: error, retryInMs: delay }, "sealer cycle failed; retrying");
+        await this.dropSession();
+        await this.pause(delay);
+      }
+    }
+  }
+
+  private async openSession(): Promise<void> {
+    const session = await this.db.openSession({ applicationName: "keyledger-sealer", idleInTransactionTimeoutMs: 10_000 });
+    this.session = session;
+    void session.lost.then((reason) => {
+      if (this.session !== session) return;
+      this.session = undefined;
+      this.leading = false;
+      if (reason === "closed") {
+        this.stopped = true;
+        this.wake();
+      }
+    });
+  }
+
+  private async dropSession(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    this.leading = false;
+    await session?.close().catch(() => {});
+  }
+
+  private async elect(): Promise<boolean> {
+    const session = this.session!;
+    const { rows } = await session.query<{ won: boolean }>("SELECT pg_try_advisory_lock($1) AS won", [SEALER_LOCK]);
+    if (!rows[0]?.won) return false;
+    const identity = await session.query<{ cluster: string }>("SELECT system_identifier::text AS cluster FROM pg_control_system()");
+    this.cluster = identity.rows[0]!.cluster;
+    this.leading = true;
+    return true;
+  }
+
+  private async pause(ms: number): Promise<void> {
+    if (this.woken || this.stopped) return;
+    await Promise.race([sleep(ms), new Promise<void>((resolve) => (this.wakeUp = resolve))]);
+    this.wakeUp = undefined;
+  }
+
+  /** One cycle in one transaction; returns the batch sealed, if any, after its commit. */
+  private cycle(session: Session): Promise<SealedBatch | undefined> {
+    return session.transaction(async (tx) => {
+      // An advisory lock, not FOR UPDATE on the state row: the cycle takes no transaction id of its
+      // own before its candidates' statement reads the horizon, so it never holds that horizon back.
+      const { rows: states } = await tx.query<SealState>(
+        `SELECT cursor_txid::text AS cursor_txid, cursor_seq::text AS cursor_seq, position::text AS position, hash,
+                cluster, reset_guard::text AS reset_guard
+           FROM log_seal, pg_advisory_xact_lock($1)`,
+        [SEAL_CYCLE_LOCK],
+      );
+      const state = states[0]!;
+      if (state.cluster !== this.cluster) return this.rebase(tx, state);
+      const { rows } = await tx.query<CandidateRow>(
+        `SELECT ${CANDIDATE_COLUMNS}
+           FROM event_records r
+          WHERE (r.txid, r.seq) > ($1::xid8, $2::bigint)
+            AND r.txid < pg_snapshot_xmin(pg_current_snapshot())
+            AND (r.txid > $3::xid8 OR NOT EXISTS (SELECT 1 FROM event_seals s WHERE s.seq = r.seq))
+          ORDER BY r.txid, r.seq
+          LIMIT $4`,
+        [state.cursor_txid, state.cursor_seq, state.reset_guard, this.maxBatch],
+      );
+      if (rows.length === 0) return undefined;
+      const last = rows.at(-1)!;
+      return this.seal(tx, state, rows, { txid: last.txid, seq: last.seq, guard: state.reset_guard }, false);
+    });
+  }
+
+  /**
+   * The database was restored into another cluster (its system identifier changed), where
+   * transaction ids start again from a low number: rows written since may carry ids below the
+   * cursor. Every row not yet sealed is sealed now, in insertion order; the cursor restarts at
+   * this cluster's horizon, and rows up to the highest id present are checked against the seals
+   * from then on, so none is sealed twice.
+   */
+  private async rebase(tx: SqlClient, state: SealState): Promise<SealedBatch | undefined> {
+    const { rows: marks } = await tx.query<{ horizon: string }>(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon`);
+    const { rows } = await tx.query<CandidateRow>(
+      `SELECT ${CANDIDATE_COLUMNS} FROM event_records r
+        WHERE NOT EXISTS (SELECT 1 FROM event_seals s WHERE s.seq = r.seq)
+        ORDER BY r.seq`,
+    );
+    const { rows: guards } = await tx.query<{ guard: string }>(`SELECT COALESCE(MAX(txid), '0')::text AS guard FROM event_records`);
+    const cursor = { txid: marks[0]!.horizon, seq: "0", guard: guards[0]!.guard };
+    this.logger.warn({ from: state.cluster, to: this.cluster, unsealed: rows.length }, "database restored into another cluster: sealer cursor re-based");
+    if (rows.length === 0) {
+      await this.saveState(tx, cursor, BigInt(state.position), state.hash);
+      await tx.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, `${state.position} ${cursor.txid} ${cursor.seq} rebased`]);
+      return { events: [], seqs: [], cursor: { txid: BigInt(cursor.txid), seq: BigInt(cursor.seq) }, rebased: true };
+    }
+    return this.seal(tx, state, rows, cursor, true);
+  }
+
+  private async seal(
+    tx: SqlClient,
+    state: SealState,
+    rows: CandidateRow[],
+    cursor: { txid: string; seq: string; guard: string },
+    rebased: boolean,
+  ): Promise<SealedBatch> {
+    let position = BigInt(state.position);
+    let previousHash = state.hash;
+    const events: RecordedEvent[] = rows.map((row) => {
+      position += 1n;
+      const event = toRecordedEvent({ ...row, position: position.toString(), hash: "" });
+      previousHash = chainHash(previousHash, event);
+      return { ...event, hash: previousHash };
+    });
+    await tx.query(
+      `INSERT INTO event_seals (position, seq, hash) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])`,
+      [events.map((e) => e.position.toString()), rows.map((r) => r.seq), events.map((e) => e.hash)],
+    );
+    if (this.project) await this.project(tx, events);
+    await this.saveState(tx, cursor, position, previousHash);
+    await tx.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, `${position} ${cursor.txid} ${cursor.seq}${rebased ? " rebased" : ""}`]);
+    return { events, seqs: rows.map((r) => BigInt(r.seq)), cursor: { txid: BigInt(cursor.txid), seq: BigInt(cursor.seq) }, rebased };
+  }
+
+  private async saveState(tx: SqlClient, cursor: { txid: string; seq: string; guard: string }, position: bigint, hash: string): Promise<void> {
+    await tx.query(
+      `UPDATE log_seal SET cursor_txid = $1::xid8, cursor_seq = $2, position = $3, hash = $4, cluster = $5, reset_guard = $6::xid8`,
+      [cursor.txid, cursor.seq, position.toString(), hash, this.cluster, cursor.guard],
+    );
+  }
+}
+
+const stderrLogger: SealerLogger = {
+  warn: (object, message) => process.stderr.write(`${JSON.stringify({ level: "warn", msg: message, ...describe(object) })}\n`),
+  error: (object, message) => process.stderr.write(`${JSON.stringify({ level: "error", msg: message, ...describe(object) })}\n`),
+};
+
+function describe(object: object): object {
+  const { err, ...rest } = object as { err?: unknown };
+  return err instanceof Error ? { ...rest, err: err.message } : object;
+}
