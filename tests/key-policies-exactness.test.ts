@@ -47,7 +47,11 @@ describe.runIf(onPostgres)("key policies are exact across two server processes",
   /** The i-th call goes to process A or B in turn. */
   const verifyOn = async (i: number, key: string, input: Partial<VerifyApiKeyInput> = {}) =>
     (await gateways[i % 2]!.request(VerifyWithPoliciesDocument, { input: { key, service: "SMS", ...input } })).verifyApiKey;
-  const streamOf = (globalId: string) => serverA.services.store.readStream(uuidOf(globalId));
+  // What process B committed is sealed by whichever process seals: wait for all of it, then read.
+  const streamOf = async (globalId: string) => {
+    await serverA.services.store.drained();
+    return serverA.services.store.readStream(uuidOf(globalId));
+  };
   const balanceRow = async (globalId: string) =>
     (await serverA.services.db.query<{ remaining: string }>(`SELECT credits_remaining::text AS remaining FROM key_limits WHERE key_id = $1`, [uuidOf(globalId)]))
       .rows[0]!.remaining;

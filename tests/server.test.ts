@@ -3,7 +3,6 @@ import { GraphQLClient, gql } from "graphql-request";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { ConfigError, loadConfig } from "../src/config.js";
-import { EventStore } from "../src/eventstore/event-store.js";
 import { backendName, withTestLocation } from "./support/databases.js";
 import { tokenFor } from "./support/clients.js";
 import { runTs, servingUrl } from "./support/processes.js";
@@ -109,7 +108,7 @@ describe(`restart and shutdown (${backendName})`, () => {
   it("keeps the log across a restart of the server", async () => {
     await withTestLocation(async (location) => {
       const first = await startTestServer(location);
-      await new EventStore(first.services.db).append("restart-stream", 0, [{ type: "Kept", schemaVersion: 1, data: { n: 1 } }]);
+      await first.services.store.append("restart-stream", 0, [{ type: "Kept", schemaVersion: 1, data: { n: 1 } }]);
       await first.stop();
       const second = await startTestServer(location);
       const events = await second.services.store.readStream("restart-stream");

@@ -163,14 +163,13 @@ export class KeyVerifier {
     return answers;
   }
 
-  /** Finds the keys by their hashes and locks their streams and the accounts they spend; returns what it locked. */
+  /** Finds the keys by their hashes and locks their streams and the accounts they spend, in one statement; returns what it locked. */
   private async lockKeys(tx: SqlClient, hashes: string[]): Promise<Set<string>> {
-    const { rows } = await tx.query<{ id: string; limits_key_id: string }>(
-      `SELECT id::text AS id, limits_key_id::text AS limits_key_id FROM api_keys WHERE key_hash = ANY($1::text[])`,
+    const locked = await this.store.lockStreamsOf(
+      tx,
+      `SELECT x AS id FROM api_keys k CROSS JOIN LATERAL unnest(ARRAY[k.id::text, k.limits_key_id::text]) AS x WHERE k.key_hash = ANY($1::text[])`,
       [hashes],
     );
-    const ids = [...new Set(rows.flatMap((row) => [row.id, row.limits_key_id]))];
-    await this.store.lockStreams(tx, ids);
-    return new Set(ids);
+    return new Set(locked);
   }
 }

@@ -103,7 +103,9 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     },
     async openSession({ applicationName, idleInTransactionTimeoutMs }) {
       if (closed) throw new DatabaseClosedError("The database is closed");
-      const session: Session = await openSession(options, applicationName, idleInTransactionTimeoutMs, () => sessions.delete(session));
+      // The connection may end before it is handed out (a failed connect): then there is nothing to forget.
+      let session: Session | undefined;
+      session = await openSession(options, applicationName, idleInTransactionTimeoutMs, () => session && sessions.delete(session));
       sessions.add(session);
       return session;
     },

@@ -176,11 +176,23 @@ export class EventStore {
    * so writers of one stream are sealed in the order they decided in.
    */
   async lockStreams(tx: SqlClient, streamIds: readonly string[]): Promise<void> {
-    await tx.query(
-      `SELECT pg_advisory_xact_lock_shared($2),
-              (SELECT count(pg_advisory_xact_lock(l.h)) FROM (SELECT DISTINCT hashtextextended(s, 0) AS h FROM unnest($1::text[]) AS s ORDER BY 1) AS l)`,
-      [[...new Set(streamIds)], WRITERS_LOCK],
+    await this.lockStreamsOf(tx, `SELECT unnest($1::text[]) AS id`, [[...new Set(streamIds)]]);
+  }
+
+  /**
+   * `lockStreams` for the stream ids a query selects (a text column `id`), in the same statement:
+   * one round trip finds and locks them. Returns the ids locked.
+   */
+  async lockStreamsOf(tx: SqlClient, selectIds: string, params: unknown[]): Promise<string[]> {
+    const writers = params.length + 1;
+    const { rows } = await tx.query<{ ids: string[] | null }>(
+      `SELECT pg_advisory_xact_lock_shared($${writers}),
+              (SELECT array_agg(l.id) FROM (
+                 SELECT o.id, pg_advisory_xact_lock(o.h) FROM (
+                   SELECT DISTINCT f.id, hashtextextended(f.id, 0) AS h FROM (${selectIds}) AS f ORDER BY h) AS o) AS l) AS ids`,
+      [...params, WRITERS_LOCK],
     );
+    return rows[0]?.ids ?? [];
   }
 
   /**
@@ -279,9 +291,10 @@ export class EventStore {
   }
 
   /**
-   * A stream's events in order; `decisionsOnly` leaves out facts (a hot key's many KeyUsed) and
-   * includes decisions committed but not sealed yet: in a transaction holding the stream's lock,
-   * that is exactly the state the next decision is made on.
+   * A stream's events in order. Sealed events, once what this process committed is sealed (it reads
+   * its own writes); `decisionsOnly` leaves out facts (a hot key's many KeyUsed) and reads decisions
+   * committed but not sealed yet instead: in a transaction holding the stream's lock, that is
+   * exactly the state the next decision is made on.
    */
   async readStream(streamId: string, options: { decisionsOnly?: boolean; sql?: SqlClient } = {}): Promise<RecordedEvent[]> {
     const sql = options.sql ?? this.db;
@@ -293,16 +306,28 @@ export class EventStore {
       );
       return rows.map(toRecordedEvent);
     }
+    if (!options.sql) await this.caughtUp();
     const { rows } = await sql.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY events.position`, [streamId]);
     return rows.map(toRecordedEvent);
   }
 
-  /** Events after `afterPosition`, in position order. Exact: it never skips or repeats an event. */
-  readAll(afterPosition: bigint, limit: number): Promise<RecordedEvent[]> {
+  /**
+   * Events after `afterPosition`, in position order, once what this process committed is sealed.
+   * Exact: it never skips or repeats an event.
+   */
+  async readAll(afterPosition: bigint, limit: number): Promise<RecordedEvent[]> {
+    await this.caughtUp();
+    return this.readSealed(afterPosition, limit);
+  }
+
+  /** `readAll` without waiting: what is sealed now (a follower woken by the sealer reads this). */
+  readSealed(afterPosition: bigint, limit: number): Promise<RecordedEvent[]> {
     return readLogPage(this.db, afterPosition, limit);
   }
 
+  /** The last sealed event, once what this process committed is sealed. */
   async head(): Promise<LogHead> {
+    await this.caughtUp();
     return readHead(this.db);
   }
 
@@ -319,6 +344,14 @@ export class EventStore {
   /** Resolves once everything this process committed before the call is sealed and projected. */
   caughtUp(): Promise<void> {
     return this.waitFor(this.shared.watch.caughtUp());
+  }
+
+  /** Resolves once every event committed before the call, by any process, is sealed and projected. */
+  async drained(): Promise<void> {
+    const { rows } = await this.db.query<InsertedMark>(
+      `SELECT txid::text AS txid, seq::text AS seq FROM event_records ORDER BY txid DESC, seq DESC LIMIT 1`,
+    );
+    if (rows[0]) await this.sealed(markOf(rows[0]));
   }
 
   /** Resolves when the sealer next seals a batch (here or in another process), or after a short while. */

@@ -4,6 +4,10 @@ import type { EventMetadata, RecordedEvent } from "./types.js";
 export const EVENT_COLUMNS = `position::text AS position, event_id, stream_id, stream_version, type, schema_version,
   data, metadata, occurred_at, hash`;
 
+/** The same columns read from the tables behind the view: `event_records r` joined to `event_seals s`. */
+export const SEALED_RECORD_COLUMNS = `s.position::text AS position, r.event_id, r.stream_id, r.stream_version, r.type,
+  r.schema_version, r.data, r.metadata, r.occurred_at, s.hash`;
+
 /** A written event's columns (`event_records`), before it is sealed. */
 export interface RecordRow {
   [key: string]: unknown;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Database, SqlClient } from "../db/database.js";
-import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from "../eventstore/rows.js";
+import { SEALED_RECORD_COLUMNS, toRecordedEvent, type EventRow } from "../eventstore/rows.js";
 import { parsePosition } from "../eventstore/position.js";
 import { foldKeys, KEY_DECISIONS } from "./api-keys/fold.js";
 import { apiKeyColumns, toApiKey, type ApiKey, type ApiKeySqlRow } from "./api-keys/row.js";
@@ -27,17 +27,44 @@ export async function keysAsOf(db: Database, asOf: AsOf, filter: KeyTableFilter)
     const upTo = "position" in asOf ? asOf.position : await positionAt(tx, asOf.time);
     if (upTo <= 0n) return [];
     if (upTo >= (await headPosition(tx))) return liveTable(tx, filter);
-    const keys = await foldDecisions(tx, await candidateKeys(tx, upTo, filter), upTo);
+    const bound = await boundAt(tx, upTo);
+    const keys = await foldDecisions(tx, await candidateKeys(tx, upTo, filter), bound);
     const table = keys.filter((key) => filter.statuses.includes(key.status));
-    await countUses(tx, table, upTo);
-    await creditBalances(tx, table, upTo);
+    await countUses(tx, table, bound);
+    await creditBalances(tx, table, bound);
     return table.sort((a, b) => (a.createdPosition < b.createdPosition ? 1 : a.createdPosition > b.createdPosition ? -1 : 0));
   });
 }
 
 async function headPosition(tx: SqlClient): Promise<bigint> {
-  const { rows } = await tx.query<{ head: string | null }>(`SELECT max(position)::text AS head FROM events`);
+  const { rows } = await tx.query<{ head: string | null }>(`SELECT position::text AS head FROM log_seal`);
   return BigInt(rows[0]?.head ?? 0);
+}
+
+/**
+ * "Up to position P" as a condition on `event_records r`. The sealer positions records in
+ * (transaction id, sequence) order, so up to P is up to P's record in that order: an index range on
+ * (stream, txid, seq), with no look-up of each record's position. After a restore into another
+ * cluster (transaction ids started again) that order no longer follows positions, and each record's
+ * seal is looked up instead.
+ */
+type Bound = { sql: (param: number) => string; params: string[]; latestFirst: string };
+
+async function boundAt(tx: SqlClient, upTo: bigint): Promise<Bound> {
+  const { rows } = await tx.query<{ txid: string; seq: string; rebased: boolean }>(
+    `SELECT r.txid::text AS txid, r.seq::text AS seq, (SELECT reset_guard <> '0'::xid8 FROM log_seal) AS rebased
+       FROM event_seals s JOIN event_records r ON r.seq = s.seq WHERE s.position = $1`,
+    [upTo.toString()],
+  );
+  const at = rows[0]!;
+  if (at.rebased) {
+    return {
+      sql: (n) => `EXISTS (SELECT 1 FROM event_seals s WHERE s.seq = r.seq AND s.position <= $${n})`,
+      params: [upTo.toString()],
+      latestFirst: "position DESC",
+    };
+  }
+  return { sql: (n) => `(r.txid, r.seq) <= ($${n}::xid8, $${n + 1}::bigint)`, params: [at.txid, at.seq], latestFirst: "r.txid DESC, r.seq DESC" };
 }
 
 /**
@@ -63,13 +90,13 @@ async function candidateKeys(tx: SqlClient, upTo: bigint, filter: KeyTableFilter
   return rows.map((row) => row.id);
 }
 
-async function foldDecisions(tx: SqlClient, keyIds: string[], upTo: bigint): Promise<ApiKey[]> {
+async function foldDecisions(tx: SqlClient, keyIds: string[], upTo: Bound): Promise<ApiKey[]> {
   if (keyIds.length === 0) return [];
   const { rows } = await tx.query<EventRow>(
-    `SELECT ${EVENT_COLUMNS} FROM events
-      WHERE stream_id = ANY($1::text[]) AND stream_version IS NOT NULL AND position <= $2
-      ORDER BY events.position`,
-    [keyIds, upTo.toString()],
+    `SELECT ${SEALED_RECORD_COLUMNS} FROM event_records r JOIN event_seals s ON s.seq = r.seq
+      WHERE r.stream_id = ANY($1::text[]) AND r.stream_version IS NOT NULL AND ${upTo.sql(2)}
+      ORDER BY s.position`,
+    [keyIds, ...upTo.params],
   );
   const keys = new Map<string, ApiKey>();
   for (const row of rows) {
@@ -81,13 +108,13 @@ async function foldDecisions(tx: SqlClient, keyIds: string[], upTo: bigint): Pro
 }
 
 /** usage_count and last_used_at as of `upTo`, from the KeyUsed index (a KeyUsed event occurs at its usedAt). */
-async function countUses(tx: SqlClient, keys: ApiKey[], upTo: bigint): Promise<void> {
+async function countUses(tx: SqlClient, keys: ApiKey[], upTo: Bound): Promise<void> {
   if (keys.length === 0) return;
   const { rows } = await tx.query<{ key_id: string; uses: string; last: Date | string }>(
-    `SELECT stream_id AS key_id, count(*)::text AS uses, max(occurred_at) AS last FROM events
-      WHERE type = 'KeyUsed' AND stream_id = ANY($1::text[]) AND position <= $2
-      GROUP BY stream_id`,
-    [keys.map((key) => key.id), upTo.toString()],
+    `SELECT r.stream_id AS key_id, count(*)::text AS uses, max(r.occurred_at) AS last FROM event_records r
+      WHERE r.type = 'KeyUsed' AND r.stream_id = ANY($1::text[]) AND ${upTo.sql(2)}
+      GROUP BY r.stream_id`,
+    [keys.map((key) => key.id), ...upTo.params],
   );
   const uses = new Map(rows.map((row) => [row.key_id, row]));
   for (const key of keys) {
@@ -105,7 +132,7 @@ async function countUses(tx: SqlClient, keys: ApiKey[], upTo: bigint): Promise<v
  * predecessor made in the grace period (a KeyUsed in the predecessor's stream with limitsOf). One
  * index probe per account and predecessor, read backwards from `upTo`.
  */
-async function creditBalances(tx: SqlClient, keys: ApiKey[], upTo: bigint): Promise<void> {
+async function creditBalances(tx: SqlClient, keys: ApiKey[], upTo: Bound): Promise<void> {
   const metered = keys.filter((key) => key.creditsRemaining !== null);
   if (metered.length === 0) return;
   const accounts = [...new Set(metered.map((key) => key.limitsKeyId))];
@@ -113,17 +140,18 @@ async function creditBalances(tx: SqlClient, keys: ApiKey[], upTo: bigint): Prom
   const { rows } = await tx.query<{ account: string; position: string; remaining: string | null }>(
     `SELECT k.account, e.position::text AS position, e.remaining FROM unnest($1::text[], $2::text[]) AS k(stream, account)
        CROSS JOIN LATERAL (
-         SELECT position, COALESCE(data->>'remaining', data->'credits'->>'remaining') AS remaining FROM events
-          WHERE stream_id = k.stream AND position <= $3
+         SELECT (SELECT s.position FROM event_seals s WHERE s.seq = r.seq) AS position,
+                COALESCE(r.data->>'remaining', r.data->'credits'->>'remaining') AS remaining FROM event_records r
+          WHERE r.stream_id = k.stream AND ${upTo.sql(3)}
             AND CASE WHEN k.stream = k.account
-                     THEN type IN ('KeyCreated', 'KeyCreditsSet', 'CreditsAdded', 'CreditsRefilled')
-                          OR (type = 'KeyUsed' AND data->>'remaining' IS NOT NULL AND data->>'limitsOf' IS NULL)
-                     ELSE type = 'KeyUsed' AND data->>'limitsOf' = k.account END
-          ORDER BY position DESC LIMIT 1) AS e`,
+                     THEN r.type IN ('KeyCreated', 'KeyCreditsSet', 'CreditsAdded', 'CreditsRefilled')
+                          OR (r.type = 'KeyUsed' AND r.data->>'remaining' IS NOT NULL AND r.data->>'limitsOf' IS NULL)
+                     ELSE r.type = 'KeyUsed' AND r.data->>'limitsOf' = k.account END
+          ORDER BY ${upTo.latestFirst} LIMIT 1) AS e`,
     [
       [...accounts, ...predecessors.map((key) => key.id)],
       [...accounts, ...predecessors.map((key) => key.limitsKeyId)],
-      upTo.toString(),
+      ...upTo.params,
     ],
   );
   const latest = new Map<string, { position: bigint; remaining: bigint | null }>();

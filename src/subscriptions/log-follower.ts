@@ -101,7 +101,7 @@ export class LogFollower {
   private async readAll(): Promise<void> {
     try {
       for (;;) {
-        const events = await this.store.readAll(this.position, this.batchSize);
+        const events = await this.store.readSealed(this.position, this.batchSize);
         if (events.length === 0 || this.stopped) return;
         for (const event of events) if (event.streamVersion !== null) this.keyCache.delete(event.streamId);
         const keys = this.listeners.size > 0 ? await this.keysOf(events) : new Map<string, ApiKey>();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from "vitest";
 import { loadConfig, type Config } from "../../src/config.js";
+import type { Database, SqlClient } from "../../src/db/database.js";
 import { startServer, type RunningServer, type ServerOptions } from "../../src/server/app.js";
 import { createLogger } from "../../src/server/logger.js";
 import { createTestLocation, type TestDatabaseLocation } from "./databases.js";
@@ -24,7 +25,25 @@ export async function startTestServer(
     ...env,
   });
   const server = await startServer(config, createLogger(config.logLevel), options);
-  return { ...server, config };
+  return { ...server, services: { ...server.services, db: readingOwnWrites(server.services.db, () => server.services.store.caughtUp()) }, config };
+}
+
+/**
+ * The server's database handle as a test reads it: each read first waits until what the server
+ * committed is sealed, as the server's own queries do (a verification answers on commit; the
+ * sealer counts it milliseconds later). The server itself keeps the plain handle.
+ */
+function readingOwnWrites(db: Database, caughtUp: () => Promise<void>): Database {
+  return Object.assign(Object.create(db) as Database, {
+    query: async (text: string, params?: unknown[]) => {
+      await caughtUp();
+      return db.query(text, params);
+    },
+    transaction: async <T>(work: (tx: SqlClient) => Promise<T>) => {
+      await caughtUp();
+      return db.transaction(work);
+    },
+  });
 }
 
 /** The server of a `describe` block, with the database location it runs on. */

@@ -67,8 +67,9 @@ DROP TABLE "events";
 CREATE UNIQUE INDEX "events_event_id_key" ON "event_records"("event_id");
 -- Optimistic concurrency: one row per (stream, version). Facts (no version) are left out of it.
 CREATE UNIQUE INDEX "events_stream_version_key" ON "event_records"("stream_id", "stream_version") WHERE "stream_version" IS NOT NULL;
--- A stream's events in order: within one stream seq order is position order (writers of a key hold its lock).
-CREATE INDEX "event_records_stream_seq_idx" ON "event_records"("stream_id", "seq") INCLUDE ("type");
+-- A stream's events in order. Within one stream (txid, seq) order is position order: writers of a key
+-- hold its lock. Time travel counts a key's uses up to a position as an index range on it.
+CREATE INDEX "event_records_stream_order_idx" ON "event_records"("stream_id", "txid", "seq") INCLUDE ("type", "occurred_at");
 -- Time travel: the last event that occurred by a time.
 CREATE INDEX "event_records_occurred_at_idx" ON "event_records"("occurred_at");
 CREATE INDEX "event_records_txid_seq_idx" ON "event_records"("txid", "seq");
