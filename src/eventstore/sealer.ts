@@ -112,8 +112,9 @@ export class Sealer {
     this.running = this.loop();
   }
 
-  /** Something was committed: seal it now rather than after the idle pause. */
+  /** Something was committed: seal it now rather than after the idle pause (when this process seals). */
   wake(): void {
+    if (!this.leading && !this.stopped) return;
     this.woken = true;
     this.wakeUp?.();
   }
@@ -139,7 +140,8 @@ export class Sealer {
         if (!this.session) await this.openSession();
         if (this.stopped) break;
         if (!this.leading && !(await this.elect())) {
-          await this.pause(this.electionIntervalMs);
+          // Not woken by local commits: those are for the process that seals.
+          await sleep(this.electionIntervalMs);
           continue;
         }
         this.woken = false;
