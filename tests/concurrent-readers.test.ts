@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { Database } from "../src/db/database.js";
 import { openPostgres } from "../src/db/postgres.js";
 import { EventStore } from "../src/eventstore/event-store.js";
+import { chainHash } from "../src/eventstore/hash-chain.js";
 import type { RecordedEvent } from "../src/eventstore/types.js";
 import { backendName, createTestDatabase, onPostgres, type TestDatabaseLocation } from "./support/databases.js";
 import { runTs } from "./support/processes.js";
@@ -97,5 +98,34 @@ describe(`readAll under concurrent writers (${backendName})`, () => {
         committed,
       );
     },
+  );
+
+  it.runIf(onPostgres)(
+    "three writer processes append while a reader tails readAll: every event once, in order, dense, one chain",
+    async () => {
+      const store = new EventStore(db);
+      const start = await store.head();
+      const reader = tail(store);
+      const writers = ["w1", "w2", "w3"].map((prefix) =>
+        runTs("tests/support/append-writer.ts", [location.databaseUrl!, `${prefix}-${randomUUID()}`, "600", "6"]),
+      );
+      const results = await Promise.all(writers.map((w) => w.done));
+      for (const result of results) {
+        expect(result.stderr).toBe("");
+        expect(JSON.parse(result.stdout)).toEqual({ committed: 600 });
+      }
+      await expect.poll(() => reader.seen.filter((e) => e.position > start.position).length, { timeout: 60_000 }).toBe(1800);
+      await reader.stop();
+      const written = await store.readAll(start.position, 1_000_000);
+      expect(written).toHaveLength(1800);
+      let previous = start.hash;
+      written.forEach((event, index) => {
+        expect(event.position).toBe(start.position + BigInt(index + 1));
+        expect(event.hash).toBe(chainHash(previous, event));
+        previous = event.hash;
+      });
+      expectExactlyOnceInOrder(reader.seen.filter((e) => e.position > start.position), written);
+    },
+    240_000,
   );
 });
