@@ -36,6 +36,8 @@ export const WRITERS_LOCK = 0x6b6c7772; // "klwr"
 
 /** How long an append whose commit was cut off waits for the database to come back to learn its outcome. */
 const OUTCOME_WAIT_MS = 20_000;
+/** The longest a read waits for its own process's commits to be sealed. */
+const READ_YOUR_WRITES_WAIT_MS = 5_000;
 /** How often a process waiting for another process's sealer asks where it is, in case a NOTIFY was lost. */
 const SEAL_POLL_MS = 250;
 
@@ -343,7 +345,9 @@ export class EventStore {
 
   /** Resolves once everything this process committed before the call is sealed and projected. */
   caughtUp(): Promise<void> {
-    return this.waitFor(this.shared.watch.caughtUp());
+    // Bounded: while the database is away nothing is sealed, and a read should fail or answer on its
+    // own (SERVICE_UNAVAILABLE) rather than hang behind the sealer.
+    return this.waitFor(this.shared.watch.caughtUp(READ_YOUR_WRITES_WAIT_MS));
   }
 
   /** Resolves once every event committed before the call, by any process, is sealed and projected. */

@@ -40,10 +40,20 @@ export class SealWatch {
     if (!this.localMark || compareMarks(mark, this.localMark) > 0) this.localMark = mark;
   }
 
-  /** Resolves once the sealer has passed `mark`. */
-  sealed(mark: CommitMark): Promise<void> {
+  /** Resolves once the sealer has passed `mark` (or after `timeoutMs`, when given). */
+  sealed(mark: CommitMark, timeoutMs?: number): Promise<void> {
     if (compareMarks(mark, this.cursor) <= 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ mark, resolve }));
+    return new Promise((resolve) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(resolve, timeoutMs);
+      timer?.unref();
+      this.waiters.push({
+        mark,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
   }
 
   /** Resolves when the sealer next moves on, or after `timeoutMs`. */
@@ -59,7 +69,7 @@ export class SealWatch {
   }
 
   /** Resolves once everything this process committed before the call is sealed: reads after it see this process's writes. */
-  caughtUp(): Promise<void> {
-    return this.localMark ? this.sealed(this.localMark) : Promise.resolve();
+  caughtUp(timeoutMs?: number): Promise<void> {
+    return this.localMark ? this.sealed(this.localMark, timeoutMs) : Promise.resolve();
   }
 }
