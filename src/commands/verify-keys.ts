@@ -49,6 +49,8 @@ const verifiableKey = (row: KeyRow): VerifiableKey => ({
   limitsKeyId: row.limits_key_id,
 });
 
+const isMetered = (row: KeyLimitsSqlRow) => row.credits_remaining !== null || row.ratelimits.length > 0;
+
 /** What is wrong with a request's options whatever the key, or undefined. */
 function requestProblem(options: VerifyOptions): DomainError | undefined {
   if (options.cost != null) {
@@ -85,8 +87,8 @@ type Outcome = Verification | DomainRejection;
 /**
  * The gateways' hot path. A malformed key or bad checksum is answered without the database.
  * Everything else is group-committed, one transaction per batch: find the batch's keys and lock
- * them and the accounts they spend (the event store's stream locks, the only locks a verification
- * takes), read their rows and limits, ask the domain for each request's verdict in order, append
+ * the accounts the metered ones spend (the event store's stream locks, the only locks a
+ * verification takes), read their rows and limits, ask the domain for each request's verdict in order, append
  * every fact (which keeps key_limits); an answer is given once that commit is durable. The sealer
  * positions the facts and counts them in the read tables milliseconds later.
  */
@@ -141,8 +143,8 @@ export class KeyVerifier {
     );
     // A decision about a key committed and not yet in api_keys (switched off, say): wait for it.
     if (rows.some((row) => row.undecided)) throw new DecideAgain(true);
-    // A rotation committed after the keys were found: a key now spends an account not locked.
-    if (rows.some((row) => !locked.has(row.id) || !locked.has(row.limits_key_id) || row.forwarded_to)) throw new DecideAgain(false);
+    // A key that became metered, or was rotated onto another account, after the locks were taken.
+    if (rows.some((row) => (isMetered(row) && !locked.has(row.limits_key_id)) || row.forwarded_to)) throw new DecideAgain(false);
     const byHash = new Map(rows.map((row) => [row.key_hash, verifiableKey(row)]));
     const accounts = new Map<string, LimitsState | undefined>(rows.map((row) => [row.key_id, toLimits(row)]));
 
@@ -163,11 +165,16 @@ export class KeyVerifier {
     return answers;
   }
 
-  /** Finds the keys by their hashes and locks their streams and the accounts they spend, in one statement; returns what it locked. */
+  /**
+   * Finds the keys by their hashes and locks the accounts the metered ones spend (credits or rate
+   * limits), in one statement; returns what it locked. A use of an unmetered key decides on nothing
+   * another use changes, so it takes no lock and verifications of it never wait on each other.
+   */
   private async lockKeys(tx: SqlClient, hashes: string[]): Promise<Set<string>> {
     const locked = await this.store.lockStreamsOf(
       tx,
-      `SELECT x AS id FROM api_keys k CROSS JOIN LATERAL unnest(ARRAY[k.id::text, k.limits_key_id::text]) AS x WHERE k.key_hash = ANY($1::text[])`,
+      `SELECT k.limits_key_id::text AS id FROM api_keys k JOIN key_limits l ON l.key_id = k.limits_key_id
+        WHERE k.key_hash = ANY($1::text[]) AND (l.credits_remaining IS NOT NULL OR l.ratelimits <> '[]'::jsonb)`,
       [hashes],
     );
     return new Set(locked);

@@ -114,7 +114,8 @@ export class EventStore {
     if (all.length === 0) return requests.map(() => []);
     try {
       await this.transaction(async (tx) => {
-        await this.lockStreams(tx, requests.map((r) => r.streamId));
+        // Facts decide on nothing: only the streams that get decisions are locked.
+        await this.lockStreams(tx, requests.filter((r) => r.expectedVersion !== ANY_VERSION).map((r) => r.streamId));
         await this.write(tx, requests, pending);
       });
     } catch (error) {
@@ -130,7 +131,7 @@ export class EventStore {
     if (requests.some((r) => r.expectedVersion !== ANY_VERSION)) throw new RangeError("appendFacts takes ANY_VERSION appends only");
     await this.transaction(
       async (tx) => {
-        await this.lockStreams(tx, requests.map((r) => r.streamId));
+        await this.lockStreams(tx, []); // facts decide on nothing: no stream lock, only the writers' one
         await this.appendWithin(tx, requests);
       },
       { awaitSealed: false },
@@ -175,7 +176,8 @@ export class EventStore {
    * Locks the streams a transaction is about to write, in one order for every writer (so two
    * never wait on each other in a cycle), until it ends. Call it before the transaction's first
    * write and before reading what it decides on: its transaction id is then taken after the locks,
-   * so writers of one stream are sealed in the order they decided in.
+   * so writers of one stream are sealed in the order they decided in. Every writer calls it (with no
+   * streams when it decides on nothing), as it also takes the writers' shared lock a rebuild waits on.
    */
   async lockStreams(tx: SqlClient, streamIds: readonly string[]): Promise<void> {
     await this.lockStreamsOf(tx, `SELECT unnest($1::text[]) AS id`, [[...new Set(streamIds)]]);
