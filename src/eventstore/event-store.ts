@@ -68,6 +68,11 @@ function sharedFor(db: Database, options: EventStoreOptions): Shared {
   return shared;
 }
 
+interface Appended {
+  events: { seq: string; event: PendingEvent }[];
+  mark?: CommitMark;
+}
+
 interface InsertedMark {
   [column: string]: unknown;
   txid: string;
@@ -86,8 +91,8 @@ export class EventStore {
   private readonly projectWriter: WriterProjectionHook | undefined;
   private readonly clock: () => Date;
   private readonly shared: Shared;
-  /** What each open transaction of `transaction()` appended: its first event id and its mark. */
-  private readonly appendedIn = new WeakMap<SqlClient, { firstId?: string; mark?: CommitMark }>();
+  /** What each open transaction of `transaction()` appended: its events with their sequences, and its mark. */
+  private readonly appendedIn = new WeakMap<SqlClient, Appended>();
 
   constructor(
     private readonly db: Database,
@@ -147,7 +152,7 @@ export class EventStore {
    * change that was made (nor the other way round).
    */
   async transaction<T>(work: (tx: SqlClient) => Promise<T>, options: { awaitSealed?: boolean } = {}): Promise<T> {
-    const appended: { firstId?: string; mark?: CommitMark } = {};
+    const appended: Appended = { events: [] };
     let finished: { value: T } | undefined;
     let value: T;
     try {
@@ -158,13 +163,16 @@ export class EventStore {
         return result;
       });
     } catch (error) {
-      if (!finished || !appended.firstId || !isDatabaseUnavailable(error)) throw error;
-      const mark = await this.wasCommitted(appended.firstId, error);
+      const first = appended.events[0]?.event.eventId;
+      if (!finished || !first || !isDatabaseUnavailable(error)) throw error;
+      const mark = await this.wasCommitted(first, error);
       if (!mark) throw error;
       appended.mark = mark;
+      appended.events = []; // the sealer reads them back
       value = finished.value;
     }
     if (appended.mark) {
+      this.shared.sealer.remember(appended.events);
       this.shared.watch.committed(appended.mark);
       this.shared.sealer.wake();
       if (options.awaitSealed !== false) await this.sealed(appended.mark);
@@ -235,11 +243,11 @@ export class EventStore {
   private async write(tx: SqlClient, requests: AppendRequest[], pending: PendingEvent[][]): Promise<void> {
     await checkVersions(tx, requests);
     const events = pending.flat();
-    const mark = await insertRecords(tx, events);
+    const { mark, seqs } = await insertRecords(tx, events);
     if (this.projectWriter) await this.projectWriter(tx, events);
     const appended = this.appendedIn.get(tx);
     if (appended) {
-      appended.firstId ??= events[0]!.eventId;
+      events.forEach((event, index) => appended.events.push({ seq: seqs[index]!, event }));
       if (!appended.mark || compareMarks(mark, appended.mark) > 0) appended.mark = mark;
     }
   }
@@ -443,14 +451,17 @@ async function checkVersions(tx: SqlClient, requests: AppendRequest[]): Promise<
   }
 }
 
-/** One INSERT for the whole append; its transaction id and last insertion sequence place it in the sealer's order. */
-async function insertRecords(tx: SqlClient, events: PendingEvent[]): Promise<CommitMark> {
-  const { rows } = await tx.query<InsertedMark>(
+/**
+ * One INSERT for the whole append. Its transaction id and last insertion sequence place it in the
+ * sealer's order; each event's sequence (in the order given) lets the sealer use it without reading it back.
+ */
+async function insertRecords(tx: SqlClient, events: PendingEvent[]): Promise<{ mark: CommitMark; seqs: string[] }> {
+  const { rows } = await tx.query<InsertedMark & { seqs: string[]; ids: string[] }>(
     `WITH inserted AS (
        INSERT INTO event_records (event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::timestamptz[])
-       RETURNING txid, seq)
-     SELECT max(txid::text) AS txid, max(seq)::text AS seq FROM inserted`,
+       RETURNING txid, seq, event_id)
+     SELECT max(txid::text) AS txid, max(seq)::text AS seq, array_agg(seq::text) AS seqs, array_agg(event_id::text) AS ids FROM inserted`,
     [
       events.map((e) => e.eventId),
       events.map((e) => e.streamId),
@@ -462,5 +473,6 @@ async function insertRecords(tx: SqlClient, events: PendingEvent[]): Promise<Com
       events.map((e) => e.occurredAt.toISOString()),
     ],
   );
-  return markOf(rows[0]!);
+  const seqOf = new Map(rows[0]!.ids.map((id, index) => [id, rows[0]!.seqs[index]!]));
+  return { mark: markOf(rows[0]!), seqs: events.map((e) => seqOf.get(e.eventId)!) };
 }

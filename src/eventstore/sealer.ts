@@ -3,7 +3,7 @@ import { chainHash } from "./hash-chain.js";
 import type { ProjectionHook } from "./projection-hook.js";
 import { toRecordedEvent, type RecordRow } from "./rows.js";
 import type { CommitMark } from "./seal-watch.js";
-import type { RecordedEvent } from "./types.js";
+import type { PendingEvent, RecordedEvent } from "./types.js";
 
 /** NOTIFYed once per sealed batch; payload "<last position> <cursor txid> <cursor seq> [rebased]". */
 export const EVENTS_CHANNEL = "keyledger_events";
@@ -61,6 +61,9 @@ type CandidateRow = RecordRow & { seq: string; txid: string };
 const CANDIDATE_COLUMNS = `r.seq::text AS seq, r.txid::text AS txid, r.event_id, r.stream_id, r.stream_version, r.type,
   r.schema_version, r.data, r.metadata, r.occurred_at`;
 
+/** Most events remembered for sealing; past it, the sealer reads payloads back from the database. */
+const MAX_KNOWN = 200_000;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
@@ -81,6 +84,7 @@ export class Sealer {
   private readonly listeners = new Set<(batch: SealedBatch) => void>();
   private session: Session | undefined;
   private leading = false;
+  private readonly known = new Map<string, PendingEvent>();
   private cluster: string | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -173,6 +177,7 @@ export class Sealer {
       if (this.session !== session) return;
       this.session = undefined;
       this.leading = false;
+      this.known.clear();
       if (reason === "closed") {
         this.stopped = true;
         this.wake();
@@ -184,6 +189,7 @@ export class Sealer {
     const session = this.session;
     this.session = undefined;
     this.leading = false;
+    this.known.clear();
     await session?.close().catch(() => {});
   }
 
@@ -216,8 +222,8 @@ export class Sealer {
       );
       const state = states[0]!;
       if (state.cluster !== this.cluster) return this.rebase(tx, state);
-      const { rows } = await tx.query<CandidateRow>(
-        `SELECT ${CANDIDATE_COLUMNS}
+      const { rows: marks } = await tx.query<{ seq: string; txid: string }>(
+        `SELECT r.seq::text AS seq, r.txid::text AS txid
            FROM event_records r
           WHERE (r.txid, r.seq) > ($1::xid8, $2::bigint)
             AND r.txid < pg_snapshot_xmin(pg_current_snapshot())
@@ -226,10 +232,49 @@ export class Sealer {
           LIMIT $4`,
         [state.cursor_txid, state.cursor_seq, state.reset_guard, this.maxBatch],
       );
-      if (rows.length === 0) return undefined;
+      if (marks.length === 0) return undefined;
+      const rows = await this.candidates(tx, marks);
       const last = rows.at(-1)!;
       return this.seal(tx, state, rows, { txid: last.txid, seq: last.seq, guard: state.reset_guard }, false);
     });
+  }
+
+  /**
+   * The rows to seal, in order: from what this process wrote and still knows (no read of their
+   * payloads back from the database), the others read in one statement.
+   */
+  private async candidates(tx: SqlClient, marks: { seq: string; txid: string }[]): Promise<CandidateRow[]> {
+    const missing = marks.filter((mark) => !this.known.has(mark.seq)).map((mark) => mark.seq);
+    const fetched = new Map<string, CandidateRow>();
+    if (missing.length > 0) {
+      const { rows } = await tx.query<CandidateRow>(`SELECT ${CANDIDATE_COLUMNS} FROM event_records r WHERE r.seq = ANY($1::bigint[])`, [missing]);
+      for (const row of rows) fetched.set(row.seq, row);
+    }
+    return marks.map(({ seq, txid }) => {
+      const event = this.known.get(seq);
+      if (!event) return fetched.get(seq)!;
+      return {
+        seq,
+        txid,
+        event_id: event.eventId,
+        stream_id: event.streamId,
+        stream_version: event.streamVersion,
+        type: event.type,
+        schema_version: event.schemaVersion,
+        data: event.data,
+        metadata: event.metadata,
+        occurred_at: event.occurredAt,
+      };
+    });
+  }
+
+  /**
+   * Events this process committed, by insertion sequence: while it seals, it does not read their
+   * payloads back. Forgotten once sealed, or all at once when it stops sealing.
+   */
+  remember(events: readonly { seq: string; event: PendingEvent }[]): void {
+    if (!this.leading || this.known.size > MAX_KNOWN) return;
+    for (const { seq, event } of events) if (seq) this.known.set(seq, event);
   }
 
   /**
@@ -272,13 +317,27 @@ export class Sealer {
       previousHash = chainHash(previousHash, event);
       return { ...event, hash: previousHash };
     });
-    await tx.query(
-      `INSERT INTO event_seals (position, seq, hash) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])`,
-      [events.map((e) => e.position.toString()), rows.map((r) => r.seq), events.map((e) => e.hash)],
-    );
     if (this.project) await this.project(tx, events);
-    await this.saveState(tx, cursor, position, previousHash);
-    await tx.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, `${position} ${cursor.txid} ${cursor.seq}${rebased ? " rebased" : ""}`]);
+    // The seals, the new cursor and head, and the NOTIFY in one statement.
+    await tx.query(
+      `WITH sealed AS (INSERT INTO event_seals (position, seq, hash) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])),
+            saved AS (UPDATE log_seal SET cursor_txid = $4::xid8, cursor_seq = $5, position = $6, hash = $7, cluster = $8, reset_guard = $9::xid8)
+       SELECT pg_notify($10, $11)`,
+      [
+        events.map((e) => e.position.toString()),
+        rows.map((r) => r.seq),
+        events.map((e) => e.hash),
+        cursor.txid,
+        cursor.seq,
+        position.toString(),
+        previousHash,
+        this.cluster,
+        cursor.guard,
+        EVENTS_CHANNEL,
+        `${position} ${cursor.txid} ${cursor.seq}${rebased ? " rebased" : ""}`,
+      ],
+    );
+    for (const row of rows) this.known.delete(row.seq);
     return { events, seqs: rows.map((r) => BigInt(r.seq)), cursor: { txid: BigInt(cursor.txid), seq: BigInt(cursor.seq) }, rebased };
   }
 
