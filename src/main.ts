@@ -1,15 +1,23 @@
 import { ConfigError, loadConfig } from "./config.js";
-import { DatabaseUnavailableError } from "./db/database.js";
-import { DirectoryLockedError } from "./db/directory-lock.js";
-import { MigrationError } from "./db/migrator.js";
-import { SigningKeyError } from "./audit/signing.js";
-import { startServer } from "./server/app.js";
-import { createLogger } from "./server/logger.js";
+import { pgliteWasmModule } from "./db/pglite-wasm.js";
 
-const EXPECTED_FAILURES = [ConfigError, DatabaseUnavailableError, DirectoryLockedError, MigrationError, SigningKeyError];
+/** Failures with a message meant for the operator (no stack trace). Loaded when needed: see main. */
+async function isExpectedFailure(error: unknown): Promise<boolean> {
+  const [{ DatabaseUnavailableError }, { DirectoryLockedError }, { MigrationError }, { SigningKeyError }] = await Promise.all([
+    import("./db/database.js"),
+    import("./db/directory-lock.js"),
+    import("./db/migrator.js"),
+    import("./audit/signing.js"),
+  ]);
+  return [ConfigError, DatabaseUnavailableError, DirectoryLockedError, MigrationError, SigningKeyError].some((kind) => error instanceof kind);
+}
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Start-up time (docs/BENCHMARKS.md): PGlite's WebAssembly compiles off the main thread while
+  // the main thread loads the server's modules, imported only now.
+  if (!config.databaseUrl) void pgliteWasmModule();
+  const [{ startServer }, { createLogger }] = await Promise.all([import("./server/app.js"), import("./server/logger.js")]);
   const logger = createLogger(config.logLevel);
   const server = await startServer(config, logger);
   const backend = config.databaseUrl ? "PostgreSQL" : `embedded PGlite in ${config.dataDir}`;
@@ -44,8 +52,8 @@ async function main(): Promise<void> {
   process.on("SIGINT", shutdown);
 }
 
-main().catch((error: unknown) => {
-  if (EXPECTED_FAILURES.some((kind) => error instanceof kind)) {
+main().catch(async (error: unknown) => {
+  if (await isExpectedFailure(error).catch(() => false)) {
     process.stderr.write(`keyledger could not start: ${(error as Error).message}\n`);
   } else {
     process.stderr.write(`keyledger could not start: ${(error as Error)?.stack ?? String(error)}\n`);

@@ -5,13 +5,13 @@
 // (node on the bundle `npm run build` writes; built here first so that it is current) and what it
 // ran before (tsx on the TypeScript sources). Median of `--runs` each, with the server process's
 // CPU time (its whole process tree) at the moment it was ready, which moves less than wall time
-// on a shared machine. Then where the time goes: scripts/bench/startup-phases.ts, bundled alike,
-// run on a fresh and on a used location, median per step.
+// on a shared machine. And where the time goes: scripts/bench/startup-phases.ts, built alike, run
+// in each run after the starts (same load) on a fresh and on a used location, median per step.
 // PostgreSQL: DATABASE_URL when set (a database of its own per start pair), else a throwaway cluster.
 import { execFileSync, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { build } from "esbuild";
+import { buildServer } from "../build-server.js";
 import { BENCH_JWT_SECRET, createLocation, fmt, machine, markdownTable, repoRoot, sleep, type Backend, type Cluster, type Location } from "./common.js";
 import { runBenchmark } from "./harness.js";
 
@@ -90,40 +90,11 @@ async function startOnce(command: Command, location: Location): Promise<Start> {
   }
 }
 
-/** One first start and one restart of each command, interleaved, each pair on a location of its own. */
-async function measureStarts(cluster: Cluster | undefined, runs: number): Promise<Map<string, { first: Start[]; restart: Start[] }>> {
-  const results = new Map(COMMANDS.map((c) => [c.name, { first: [] as Start[], restart: [] as Start[] }]));
-  for (let run = 1; run <= runs; run++) {
-    for (const command of COMMANDS) {
-      const location = await createLocation(cluster);
-      try {
-        const first = await startOnce(command, location);
-        const restart = await startOnce(command, location);
-        results.get(command.name)!.first.push(first);
-        results.get(command.name)!.restart.push(restart);
-        console.log(`run ${run} ${command.name}: first start ${fmt(first.ms)} ms (CPU ${fmt(first.cpuMs)} ms), restart ${fmt(restart.ms)} ms (CPU ${fmt(restart.cpuMs)} ms)`);
-      } finally {
-        await location.drop();
-      }
-    }
-  }
-  return results;
-}
-
 type Phases = Array<[string, number]>;
 
 async function buildPhasesProbe(): Promise<string> {
-  // Same depth as dist/server/main.js: src/db/migrator.ts finds prisma/migrations two levels up.
-  await build({
-    entryPoints: [join(repoRoot, "scripts/bench/startup-phases.ts")],
-    outdir: join(repoRoot, PHASES_BUNDLE_DIR),
-    bundle: true,
-    splitting: true,
-    platform: "node",
-    format: "esm",
-    packages: "external",
-    logLevel: "warning",
-  });
+  // Built as the server is, at the same depth as dist/server/main.js.
+  await buildServer(join(repoRoot, "scripts/bench/startup-phases.ts"), join(repoRoot, PHASES_BUNDLE_DIR));
   return join(repoRoot, PHASES_BUNDLE_DIR, "startup-phases.js");
 }
 
@@ -147,11 +118,29 @@ function medianPhases(runs: Phases[]): Phases {
   return runs[0]!.map(([name], i) => [name, median(runs.map((r) => r[i]![1]))]);
 }
 
-async function measurePhases(cluster: Cluster | undefined, runs: number): Promise<{ first: Phases; restart: Phases }> {
+/**
+ * Each run: one first start and one restart of each command, then the phases probe on a fresh
+ * location and again on it, each on a location of its own, so that the steps and the starts they
+ * are compared with meet the same load on this shared machine.
+ */
+async function measure(cluster: Cluster | undefined, runs: number): Promise<Omit<BackendResult, "backend">> {
   const probe = await buildPhasesProbe();
+  const starts = new Map(COMMANDS.map((c) => [c.name, { first: [] as Start[], restart: [] as Start[] }]));
   const first: Phases[] = [];
   const restart: Phases[] = [];
-  for (let run = 0; run < runs; run++) {
+  for (let run = 1; run <= runs; run++) {
+    for (const command of COMMANDS) {
+      const location = await createLocation(cluster);
+      try {
+        const firstStart = await startOnce(command, location);
+        const restartStart = await startOnce(command, location);
+        starts.get(command.name)!.first.push(firstStart);
+        starts.get(command.name)!.restart.push(restartStart);
+        console.log(`run ${run} ${command.name}: first start ${fmt(firstStart.ms)} ms (CPU ${fmt(firstStart.cpuMs)} ms), restart ${fmt(restartStart.ms)} ms (CPU ${fmt(restartStart.cpuMs)} ms)`);
+      } finally {
+        await location.drop();
+      }
+    }
     const location = await createLocation(cluster);
     try {
       first.push(await phasesOnce(probe, location));
@@ -160,7 +149,7 @@ async function measurePhases(cluster: Cluster | undefined, runs: number): Promis
       await location.drop();
     }
   }
-  return { first: medianPhases(first), restart: medianPhases(restart) };
+  return { starts, phases: { first: medianPhases(first), restart: medianPhases(restart) } };
 }
 
 interface BackendResult {
@@ -194,15 +183,26 @@ function report(results: BackendResult[], runs: number): string {
   );
   const phaseTables = results.flatMap((r) => {
     const total = (p: Phases) => p.filter(([name]) => !name.startsWith("(after")).reduce((sum, [, ms]) => sum + ms, 0);
+    const npmStart = r.starts.get(COMMANDS[0]!.name)!;
+    // Negative when the load moved between the starts and the probe's runs: then it says nothing.
+    const rest = (starts: Start[], p: Phases) => {
+      const ms = median(starts.map((s) => s.ms)) - total(p);
+      return ms >= 0 ? fmt(ms) : `n/a (${fmt(ms)}: the load changed)`;
+    };
     return [
       "",
-      `Where the time goes on ${r.backend} (scripts/bench/startup-phases.ts: openServices' steps in a fresh process, bundled like the server; median of ${runs}; ms of wall time):`,
+      `Where the time goes on ${r.backend} (scripts/bench/startup-phases.ts: the server's start-up steps in a fresh process, built like the server; median of ${runs}; ms of wall time):`,
       "",
       markdownTable(
         ["step", "first start", "restart"],
         [
           ...r.phases.first.map(([name, ms], i) => [name, fmt(ms), fmt(r.phases.restart[i]![1])]),
           ["**sum of the start-up steps**", `**${fmt(total(r.phases.first))}**`, `**${fmt(total(r.phases.restart))}**`],
+          [
+            "the rest: spawning the process, Yoga and the routes, listening, the first `/readyz` (npm start's median above minus the sum)",
+            rest(npmStart.first, r.phases.first),
+            rest(npmStart.restart, r.phases.restart),
+          ],
         ],
       ),
     ];
@@ -227,7 +227,7 @@ await runBenchmark({
     execFileSync("npm", ["run", "--silent", "build:server"], { cwd: repoRoot, stdio: "inherit" });
     const results = await eachBackend(async (backend): Promise<BackendResult> => {
       const on = backend === "postgres" ? cluster : undefined;
-      return { backend, starts: await measureStarts(on, opts.runs), phases: await measurePhases(on, opts.runs) };
+      return { backend, ...(await measure(on, opts.runs)) };
     });
     return { markdown: report(results, opts.runs) };
   },

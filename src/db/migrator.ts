@@ -94,11 +94,32 @@ function check(migrations: Migration[], applied: AppliedRow[]): { pending: Migra
   };
 }
 
+/** Applied rows, or undefined when the database has no `_prisma_migrations` table yet. */
+async function readAppliedIfPresent(sql: SqlClient): Promise<AppliedRow[] | undefined> {
+  const { rows } = await sql.query<{ present: boolean }>(`SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS present`);
+  return rows[0]?.present ? readApplied(sql) : undefined;
+}
+
 /**
  * Applies pending migrations in one transaction under Prisma's migrate lock, recording each
  * in `_prisma_migrations` exactly as Prisma does. Re-running is a no-op; concurrent runs wait.
+ * A database that already has every migration, finished and unaltered (every restart), is only
+ * read, without the lock or a transaction: applied migrations are never removed. Anything else
+ * (pending, unfinished: `prisma migrate deploy` may be running, altered) takes the locked path.
  */
 export async function migrate(db: Database, migrations = loadMigrations()): Promise<MigrationReport> {
+  const settled = await settledReport(db, migrations).catch(() => undefined);
+  return settled ?? migrateLocked(db, migrations);
+}
+
+async function settledReport(db: Database, migrations: Migration[]): Promise<MigrationReport | undefined> {
+  const applied = await readAppliedIfPresent(db);
+  if (!applied) return undefined;
+  const { pending, unknown } = check(migrations, applied);
+  return pending.length === 0 ? { applied: [], unknown } : undefined;
+}
+
+function migrateLocked(db: Database, migrations: Migration[]): Promise<MigrationReport> {
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1)", [PRISMA_MIGRATE_LOCK]);
     await tx.exec(CREATE_MIGRATIONS_TABLE);
@@ -117,12 +138,10 @@ export async function migrate(db: Database, migrations = loadMigrations()): Prom
 
 /** True when every local migration is applied and none was altered (for /readyz). */
 export async function isMigrated(db: Database, migrations = loadMigrations()): Promise<boolean> {
-  const { rows } = await db.query<{ present: boolean }>(
-    `SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS present`,
-  );
-  if (!rows[0]?.present) return false;
+  const applied = await readAppliedIfPresent(db);
+  if (!applied) return false;
   try {
-    return check(migrations, await readApplied(db)).pending.length === 0;
+    return check(migrations, applied).pending.length === 0;
   } catch {
     return false;
   }
