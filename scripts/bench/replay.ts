@@ -233,10 +233,10 @@ async function measureReplay(cluster: Cluster, opts: Options): Promise<string> {
     const gen = await measure("generate", () => generate(db, opts));
     const { rows: sizes } = await db.query<{ events: string; keys: string; buckets: string; bytes: string }>(
       `SELECT (SELECT count(*) FROM events)::text AS events, (SELECT count(*) FROM api_keys)::text AS keys,
-              (SELECT count(*) FROM key_usage)::text AS buckets, pg_total_relation_size('events')::text AS bytes`,
+              (SELECT count(*) FROM key_usage)::text AS buckets, (pg_total_relation_size('event_records') + pg_total_relation_size('event_seals'))::text AS bytes`,
     );
     const total = Number(sizes[0]!.events);
-    console.log(`log: ${fmt(total)} events, ${sizes[0]!.keys} keys, ${fmt(Number(sizes[0]!.buckets))} key_usage rows, events table ${mib(Number(sizes[0]!.bytes))} MiB`);
+    console.log(`log: ${fmt(total)} events, ${sizes[0]!.keys} keys, ${fmt(Number(sizes[0]!.buckets))} key_usage rows, event_records + event_seals ${mib(Number(sizes[0]!.bytes))} MiB`);
     await db.exec("VACUUM ANALYZE events");
 
     // Warm the cache once so that scan and replay read the same (cached) pages.
@@ -298,7 +298,7 @@ async function measureReplay(cluster: Cluster, opts: Options): Promise<string> {
       `(${fmt(gen.value.creates)} KeyCreated, ${fmt(gen.value.toggles)} KeyToggled decisions with their expected version, ${fmt(gen.value.used)} KeyUsed facts, up to ${fmt(BATCH)} requests per call, ${fmt(gen.value.calls)} calls),`,
       `then scanned, replayed and verified on the same database; every read pages by ${fmt(PAGE)} (position > last ORDER BY position), one pass each after a warm-up scan.`,
       `Machine: ${machine()}; PostgreSQL ${cluster.throwaway ? "15 throwaway cluster (scripts/pg-throwaway.sh)" : "from DATABASE_URL"} on loopback.`,
-      `Log: events table ${mib(Number(sizes[0]!.bytes))} MiB with indexes; ${fmt(Number(sizes[0]!.keys))} api_keys rows, ${fmt(Number(sizes[0]!.buckets))} key_usage minute buckets.`,
+      `Log: event_records + event_seals ${mib(Number(sizes[0]!.bytes))} MiB with indexes; ${fmt(Number(sizes[0]!.keys))} api_keys rows, ${fmt(Number(sizes[0]!.buckets))} key_usage minute buckets.`,
       "",
       markdownTable(
         ["step", "seconds", "events/s", "vs SELECT scan", "target", "peak RSS MiB", "peak heapUsed MiB"],

@@ -172,11 +172,27 @@ const PAST_ROWS = new WeakSet<ApiKey>();
 export const isPastRow = (key: ApiKey) => PAST_ROWS.has(key);
 
 /**
- * The last position whose event occurred by `time`. The latest event by time gives a lower
- * bound; events positioned after it are few when `time` is recent (read backwards from the head)
- * and many when it is old (then the occurred_at index is read up to `time` instead).
+ * The last position whose event occurred by `time`. Positions follow (transaction id, sequence)
+ * order, so it is the seal of the last sealed record in that order among those that occurred by
+ * then: one index-only pass over the occurred_at index, which carries both. After a restore into
+ * another cluster that order no longer follows positions, and the positions are compared instead.
  */
 async function positionAt(tx: SqlClient, time: Date): Promise<bigint> {
+  const { rows } = await tx.query<{ rebased: boolean; position: string | null }>(
+    `SELECT st.reset_guard <> '0'::xid8 AS rebased,
+            (SELECT s.position::text FROM event_seals s WHERE s.seq = (
+               SELECT r.seq FROM event_records r
+                WHERE r.occurred_at <= to_timestamp($1::double precision / 1000) AND (r.txid, r.seq) <= (st.cursor_txid, st.cursor_seq)
+                ORDER BY r.txid DESC, r.seq DESC LIMIT 1)) AS position
+       FROM log_seal st`,
+    [time.getTime()],
+  );
+  if (!rows[0]?.rebased) return BigInt(rows[0]?.position ?? 0);
+  return positionAtComparingPositions(tx, time);
+}
+
+/** `positionAt` for a log whose record order no longer follows positions (restored into another cluster). */
+async function positionAtComparingPositions(tx: SqlClient, time: Date): Promise<bigint> {
   const at = time.getTime();
   const { rows } = await tx.query<{ latest: string | null; head: string | null }>(
     `SELECT (SELECT position::text FROM events WHERE occurred_at <= to_timestamp($1::double precision / 1000)

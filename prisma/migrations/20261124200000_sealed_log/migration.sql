@@ -70,8 +70,8 @@ CREATE UNIQUE INDEX "events_stream_version_key" ON "event_records"("stream_id", 
 -- A stream's events in order. Within one stream (txid, seq) order is position order: writers of a key
 -- hold its lock. Time travel counts a key's uses up to a position as an index range on it.
 CREATE INDEX "event_records_stream_order_idx" ON "event_records"("stream_id", "txid", "seq") INCLUDE ("type", "occurred_at");
--- Time travel: the last event that occurred by a time.
-CREATE INDEX "event_records_occurred_at_idx" ON "event_records"("occurred_at");
+-- Time travel: the last event (in record order, which is position order) that occurred by a time.
+CREATE INDEX "event_records_occurred_at_idx" ON "event_records"("occurred_at") INCLUDE ("txid", "seq");
 CREATE INDEX "event_records_txid_seq_idx" ON "event_records"("txid", "seq");
 CREATE UNIQUE INDEX "event_seals_seq_key" ON "event_seals"("seq");
 
