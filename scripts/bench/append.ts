@@ -261,7 +261,7 @@ await runBenchmark({
       `- Steps (each rate as a share of the previous one): BEGIN/COMMIT round trips, plain+tx / plain = ${pct(best.get("plain+tx")! / plain)};`,
       `  the advisory lock, plain+tx+lock / plain+tx = ${pct(best.get("plain+tx+lock")! / best.get("plain+tx")!)};`,
       `  (the lock row is kept to compare with runs before the sealed log: our appends take no global lock now).`,
-      `  Ours: stream locks and one INSERT per batch in the writers; positions, the chain and (ours+projections) the usage projections in the sealer;`,
+      `  Ours: the writers' shared lock and one INSERT per batch (facts lock no stream); positions, the chain and (ours+projections) the usage projections in the sealer;`,
       `  its rate counts until the last event is sealed. Projections' share, ours+projections / ours = ${pct(best.get("ours+projections")! / ours)}.`,
       `- Commit-to-sealed lag of every event of the ours runs (batch commit → the sealer's commit): p50 ${fmt(percentile(sortedLags, 50), 1)} ms,`,
       `  p99 ${fmt(percentile(sortedLags, 99), 1)} ms, max ${fmt(sortedLags.at(-1) ?? 0, 1)} ms.`,

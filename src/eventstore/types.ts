@@ -17,7 +17,7 @@ export interface NewEvent {
   occurredAt?: Date;
 }
 
-/** An event as inline projections see it: everything but its place in the global log. */
+/** An event as its writer appends it (and writer projections see it): everything but its place in the global log. */
 export interface PendingEvent {
   eventId: string;
   streamId: string;
