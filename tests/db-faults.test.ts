@@ -3,6 +3,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { verifyDatabaseLog } from "../src/audit/verify-log.js";
 import type { Database } from "../src/db/database.js";
 import { openPostgres } from "../src/db/postgres.js";
+import { EventStore } from "../src/eventstore/event-store.js";
+import { projections } from "../src/projections/index.js";
 import { CreateKeyDocument, OnEventsDocument } from "./generated/graphql.js";
 import { clientFor, tokenFor } from "./support/clients.js";
 import { createTestLocation, onPostgres, openAt, type TestDatabaseLocation } from "./support/databases.js";
@@ -132,6 +134,10 @@ describe.runIf(onPostgres)("PostgreSQL restarted under load", () => {
 
     const db = await openPostgres({ url: cluster.url, poolSize: 2 });
     try {
+      // VALID answers come on commit; the server's sealer counts them milliseconds later.
+      const unsealed = async () =>
+        (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM event_records r WHERE NOT EXISTS (SELECT 1 FROM event_seals s WHERE s.seq = r.seq)`)).rows[0]!.n;
+      await expect.poll(unsealed, { timeout: 30_000 }).toBe(0);
       const books = await accountingOf(db);
       expect(Object.fromEntries(books.keyUsed)).toEqual(Object.fromEntries(tally.valid));
       expect(Object.fromEntries(books.usageCount)).toEqual(Object.fromEntries(tally.valid));
@@ -189,6 +195,10 @@ describe("the server killed with SIGKILL during a verify burst", () => {
     const db = await openAt(location, 2);
     let books: Accounting;
     try {
+      // What was committed and not yet sealed when the server stopped is sealed as any start would.
+      const store = new EventStore(db, projections);
+      await store.drained();
+      await store.close();
       books = await accountingOf(db);
     } finally {
       await db.close();

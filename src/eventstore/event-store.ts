@@ -270,11 +270,24 @@ export class EventStore {
     }
   }
 
-  /** The appended events with their positions and hashes: they are sealed. */
+  /**
+   * The appended events with their positions and hashes: they are committed and sealed. A database
+   * that goes away now is waited for, as for a lost commit: the append happened, and its caller
+   * (a key's creation, whose secret is shown once) must not be told otherwise.
+   */
   private async sealedEvents(pending: PendingEvent[][]): Promise<RecordedEvent[][]> {
-    const { rows } = await this.db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])`, [
-      pending.flat().map((e) => e.eventId),
-    ]);
+    const ids = pending.flat().map((e) => e.eventId);
+    const deadline = Date.now() + OUTCOME_WAIT_MS;
+    let rows: EventRow[];
+    for (;;) {
+      try {
+        ({ rows } = await this.db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])`, [ids]));
+        break;
+      } catch (error) {
+        if (!isDatabaseUnavailable(error) || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
     const byId = new Map(rows.map((row) => [row.event_id, toRecordedEvent(row)]));
     return pending.map((events) => events.map((e) => byId.get(e.eventId)!));
   }

@@ -12,6 +12,9 @@ import { Checkpointer, signCheckpoint } from "../audit/checkpoints.js";
 import { loadOrCreateSigningKey, SIGNING_JWK_VARIABLE } from "../audit/signing.js";
 import type { Logger } from "./logger.js";
 
+/** The longest a clean stop waits for the sealer to seal what is committed. */
+const DRAIN_ON_CLOSE_MS = 5_000;
+
 /** Opens and migrates the database and builds everything the resolvers use; `close` undoes it. */
 export async function openDependencies(
   config: Config,
@@ -43,7 +46,9 @@ export async function openDependencies(
       checkpointer,
       async close() {
         await checkpointer.stop();
-        // A clean stop leaves the head signed, so an auditor can check everything up to it.
+        // A clean stop seals what is committed (within a bound: the database may be away), and
+        // leaves the head signed, so an auditor can check everything up to it.
+        await Promise.race([store.drained().catch(() => {}), new Promise((resolve) => setTimeout(resolve, DRAIN_ON_CLOSE_MS).unref())]);
         await signCheckpoint(db, signingKey).catch((err: unknown) => logger.error({ err }, "final checkpoint failed"));
         await follower.stop();
         await store.close();
