@@ -311,6 +311,7 @@ export class EventStore {
     const mismatch = pending.flat().filter((e) => byId.get(e.eventId)?.type !== e.type);
     if (mismatch.length > 0) throw new DuplicateEventError(mismatch.map((e) => e.eventId));
     const last = rows.reduce((a, b) => (compareMarks(markOf(a), markOf(b)) >= 0 ? a : b));
+    await this.learnCursor();
     await this.sealed(markOf(last));
     return this.sealedEvents(pending);
   }
@@ -378,7 +379,16 @@ export class EventStore {
     const { rows } = await this.db.query<InsertedMark>(
       `SELECT txid::text AS txid, seq::text AS seq FROM event_records ORDER BY txid DESC, seq DESC LIMIT 1`,
     );
-    if (rows[0]) await this.sealed(markOf(rows[0]));
+    if (!rows[0]) return;
+    // What was sealed before this process started is known only from the database.
+    await this.learnCursor();
+    await this.sealed(markOf(rows[0]));
+  }
+
+  /** Where the sealer is, as the database says: for marks this process did not see sealed. */
+  private async learnCursor(): Promise<void> {
+    const { rows } = await this.db.query<{ txid: string; seq: string }>(`SELECT cursor_txid::text AS txid, cursor_seq::text AS seq FROM log_seal`);
+    if (rows[0]) this.shared.watch.advance({ txid: BigInt(rows[0].txid), seq: BigInt(rows[0].seq) });
   }
 
   /** Resolves when the sealer next seals a batch (here or in another process), or after a short while. */
@@ -401,10 +411,7 @@ export class EventStore {
   /** Learns another process's sealing progress: its NOTIFYs, and a poll of its cursor while appends here wait. */
   private followRemoteSealer(): void {
     const shared = this.shared;
-    const learn = async () => {
-      const { rows } = await this.db.query<{ txid: string; seq: string }>(`SELECT cursor_txid::text AS txid, cursor_seq::text AS seq FROM log_seal`);
-      if (rows[0]) shared.watch.advance({ txid: BigInt(rows[0].txid), seq: BigInt(rows[0].seq) });
-    };
+    const learn = () => this.learnCursor();
     shared.listening ??= this.db.listen(EVENTS_CHANNEL, (payload) => {
       if (!payload) return void learn().catch(() => {});
       const [, txid, seq, rebased] = payload.split(" ");
