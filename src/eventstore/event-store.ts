@@ -282,7 +282,8 @@ export class EventStore {
     for (;;) {
       try {
         ({ rows } = await this.db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])`, [ids]));
-        break;
+        if (rows.length === ids.length || Date.now() > deadline) break;
+        await this.sealingProgress(); // not all sealed yet (a sealer re-basing after a restore, say)
       } catch (error) {
         if (!isDatabaseUnavailable(error) || Date.now() > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, 250));
@@ -385,9 +386,14 @@ export class EventStore {
     await this.sealed(markOf(rows[0]));
   }
 
-  /** Where the sealer is, as the database says: for marks this process did not see sealed. */
+  /**
+   * Where the sealer is, as the database says: for marks this process did not see sealed. A cursor
+   * of another cluster (a restore the sealer has not re-based yet) says nothing about this one's ids.
+   */
   private async learnCursor(): Promise<void> {
-    const { rows } = await this.db.query<{ txid: string; seq: string }>(`SELECT cursor_txid::text AS txid, cursor_seq::text AS seq FROM log_seal`);
+    const { rows } = await this.db.query<{ txid: string; seq: string }>(
+      `SELECT cursor_txid::text AS txid, cursor_seq::text AS seq FROM log_seal WHERE cluster = (SELECT system_identifier::text FROM pg_control_system())`,
+    );
     if (rows[0]) this.shared.watch.advance({ txid: BigInt(rows[0].txid), seq: BigInt(rows[0].seq) });
   }
 
