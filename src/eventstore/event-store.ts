@@ -154,13 +154,10 @@ export class EventStore {
   async transaction<T>(work: (tx: SqlClient) => Promise<T>, options: { awaitSealed?: boolean } = {}): Promise<T> {
     const appended: Appended = { events: [] };
     let finished: { value: T } | undefined;
-    let value: T;
     try {
-      value = await this.db.transaction(async (tx) => {
+      await this.db.transaction(async (tx) => {
         this.appendedIn.set(tx, appended);
-        const result = await work(tx);
-        finished = { value: result };
-        return result;
+        finished = { value: await work(tx) };
       });
     } catch (error) {
       const first = appended.events[0]?.event.eventId;
@@ -169,7 +166,6 @@ export class EventStore {
       if (!mark) throw error;
       appended.mark = mark;
       appended.events = []; // the sealer reads them back
-      value = finished.value;
     }
     if (appended.mark) {
       this.shared.sealer.remember(appended.events);
@@ -177,7 +173,7 @@ export class EventStore {
       this.shared.sealer.wake();
       if (options.awaitSealed !== false) await this.sealed(appended.mark);
     }
-    return value;
+    return finished!.value;
   }
 
   /**

@@ -294,11 +294,7 @@ export class Sealer {
     const { rows: guards } = await tx.query<{ guard: string }>(`SELECT COALESCE(MAX(txid), '0')::text AS guard FROM event_records`);
     const cursor = { txid: marks[0]!.horizon, seq: "0", guard: guards[0]!.guard };
     this.logger.warn({ from: state.cluster, to: this.cluster, unsealed: rows.length }, "database restored into another cluster: sealer cursor re-based");
-    if (rows.length === 0) {
-      await this.saveState(tx, cursor, BigInt(state.position), state.hash);
-      await tx.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, `${state.position} ${cursor.txid} ${cursor.seq} rebased`]);
-      return { events: [], seqs: [], cursor: { txid: BigInt(cursor.txid), seq: BigInt(cursor.seq) }, rebased: true };
-    }
+    // With nothing to seal this still saves the re-based cursor and announces it.
     return this.seal(tx, state, rows, cursor, true);
   }
 
@@ -317,7 +313,7 @@ export class Sealer {
       previousHash = chainHash(previousHash, event);
       return { ...event, hash: previousHash };
     });
-    if (this.project) await this.project(tx, events);
+    if (this.project && events.length > 0) await this.project(tx, events);
     // The seals, the new cursor and head, and the NOTIFY in one statement.
     await tx.query(
       `WITH sealed AS (INSERT INTO event_seals (position, seq, hash) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])),
@@ -339,13 +335,6 @@ export class Sealer {
     );
     for (const row of rows) this.known.delete(row.seq);
     return { events, seqs: rows.map((r) => BigInt(r.seq)), cursor: { txid: BigInt(cursor.txid), seq: BigInt(cursor.seq) }, rebased };
-  }
-
-  private async saveState(tx: SqlClient, cursor: { txid: string; seq: string; guard: string }, position: bigint, hash: string): Promise<void> {
-    await tx.query(
-      `UPDATE log_seal SET cursor_txid = $1::xid8, cursor_seq = $2, position = $3, hash = $4, cluster = $5, reset_guard = $6::xid8`,
-      [cursor.txid, cursor.seq, position.toString(), hash, this.cluster, cursor.guard],
-    );
   }
 }
 
