@@ -1,14 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
-import type { Database } from "../src/db/database.js";
+import type { Database, SqlClient } from "../src/db/database.js";
 import { ConcurrencyError } from "../src/eventstore/errors.js";
 import { EventStore } from "../src/eventstore/event-store.js";
 import type { WriterProjectionHook } from "../src/eventstore/projection-hook.js";
 import { chainHash, GENESIS_HASH } from "../src/eventstore/hash-chain.js";
-import { ANY_VERSION } from "../src/eventstore/types.js";
+import { ANY_VERSION, type PendingEvent } from "../src/eventstore/types.js";
 import { backendName, createTestDatabase } from "./support/databases.js";
 
 const event = (type: string, data: Record<string, unknown> = {}) => ({ type, schemaVersion: 1, data });
+
+/** A writer projection counting each stream's events in test_counts; "Ignored" events change nothing. */
+const countingProjection = (): WriterProjectionHook =>
+  Object.assign(
+    async (tx: SqlClient, events: readonly PendingEvent[]) => {
+      for (const e of events) {
+        await tx.query(`INSERT INTO test_counts VALUES ($1, 1) ON CONFLICT (stream_id) DO UPDATE SET n = test_counts.n + 1`, [e.streamId]);
+      }
+    },
+    { changes: (events: readonly PendingEvent[]) => events.some((e) => e.type !== "Ignored") },
+  );
 
 describe(`event store (${backendName})`, () => {
   let db: Database;
@@ -86,9 +97,12 @@ describe(`event store (${backendName})`, () => {
   });
 
   it("rolls back the events when a writer's projection fails", async () => {
-    const failing: WriterProjectionHook = async (_tx, events) => {
-      if (events.some((e) => e.type === "Poison")) throw new Error("projection failed");
-    };
+    const failing: WriterProjectionHook = Object.assign(
+      async (_tx: SqlClient, events: readonly PendingEvent[]) => {
+        if (events.some((e) => e.type === "Poison")) throw new Error("projection failed");
+      },
+      { changes: () => true },
+    );
     const guarded = new EventStore(db, { projectWriter: failing });
     const stream = randomUUID();
     const before = await store.head();
@@ -101,16 +115,29 @@ describe(`event store (${backendName})`, () => {
 
   it("runs a writer's projection in the append's transaction, seeing the new events", async () => {
     await db.exec("CREATE TABLE IF NOT EXISTS test_counts (stream_id text PRIMARY KEY, n int NOT NULL)");
-    const counting: WriterProjectionHook = async (tx, events) => {
-      for (const e of events) {
-        await tx.query(`INSERT INTO test_counts VALUES ($1, 1) ON CONFLICT (stream_id) DO UPDATE SET n = test_counts.n + 1`, [e.streamId]);
-      }
-    };
+    const counting = countingProjection();
     const projected = new EventStore(db, { projectWriter: counting });
     const stream = randomUUID();
     await projected.append(stream, 0, [event("A"), event("B")]);
     const { rows } = await db.query<{ n: number }>("SELECT n FROM test_counts WHERE stream_id = $1", [stream]);
     expect(rows[0]?.n).toBe(2);
+  });
+
+  it("appends facts that change nothing a writer keeps in one statement, and facts that do in a transaction with the writer's projection", async () => {
+    await db.exec("CREATE TABLE IF NOT EXISTS test_counts (stream_id text PRIMARY KEY, n int NOT NULL)");
+    const counting = countingProjection();
+    const projected = new EventStore(db, { projectWriter: counting });
+    const [quiet, counted] = [randomUUID(), randomUUID()];
+    const fact = (streamId: string, type: string) => ({ streamId, expectedVersion: ANY_VERSION, events: [{ ...event(type), eventId: randomUUID() }], metadata: {} });
+    await projected.appendFacts([fact(quiet, "Ignored"), fact(quiet, "Ignored")]);
+    await projected.appendFacts([fact(counted, "Ignored"), fact(counted, "Counted")]);
+    const counts = await db.query<{ stream_id: string; n: number }>("SELECT stream_id, n FROM test_counts WHERE stream_id = ANY($1::text[])", [[quiet, counted]]);
+    expect(counts.rows).toEqual([{ stream_id: counted, n: 2 }]);
+    // Both are durable when appendFacts answers, and sealed in order with everything else.
+    expect((await store.readStream(quiet)).map((e) => e.type)).toEqual(["Ignored", "Ignored"]);
+    expect((await store.readStream(counted)).map((e) => e.type)).toEqual(["Ignored", "Counted"]);
+    const all = await store.readAll(0n, 100_000);
+    expect(all.map((e) => Number(e.position))).toEqual(all.map((_, index) => index + 1));
   });
 
   it("binds every event into one SHA-256 chain in position order", async () => {

@@ -21,14 +21,18 @@ import { EventStore } from "../../src/eventstore/event-store.js";
 import { chainHash, GENESIS_HASH } from "../../src/eventstore/hash-chain.js";
 import { ANY_VERSION, type AppendRequest, type RecordedEvent } from "../../src/eventstore/types.js";
 import { projections } from "../../src/projections/index.js";
-import { createLocation, fmt, machine, markdownTable, pct, percentile, type Cluster } from "./common.js";
+import { batchesFor as batchesOf, driveWriters } from "./append-batches.js";
+import { createLocation, fmt, machine, markdownTable, outputOf, pct, percentile, runChild, sleep, type Cluster } from "./common.js";
 import { runBenchmark, type OptionValues } from "./harness.js";
 
 const OPTIONS = { events: 50_000, batch: 50, writers: 8, rounds: 2, keys: 100, only: "" };
 type Options = OptionValues<typeof OPTIONS>;
 
-type Variant = "plain" | "plain+tx" | "plain+tx+lock" | "ours" | "ours+projections" | "emmett";
-const ALL_VARIANTS: Variant[] = ["plain", "plain+tx", "plain+tx+lock", "ours", "ours+projections", "emmett"];
+type Variant = "plain" | "plain+tx" | "plain+tx+lock" | "ours" | "ours+projections" | "emmett" | "ours+projections, 2 processes";
+const ALL_VARIANTS: Variant[] = ["plain", "plain+tx", "plain+tx+lock", "ours", "ours+projections", "emmett", "ours+projections, 2 processes"];
+const TWO_PROCESSES = "ours+projections, 2 processes" satisfies Variant;
+
+const batchesFor = (keys: string[], opts: Options) => batchesOf(keys, opts);
 
 /** Like `events`, with a bigserial position: what an append-only table costs without our rules. */
 const PLAIN_TABLE = `
@@ -42,26 +46,6 @@ const PLAIN_INSERT = `INSERT INTO plain_events (event_id, stream_id, stream_vers
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::timestamptz[], $9::text[])`;
 
 const APPEND_LOCK = 0x6b6c6467; // the global lock appends took before the sealed log
-
-/** The group commit's shape: one KeyUsed fact per request, `BATCH` requests per transaction. */
-function batchesFor(keys: string[], { events: N, batch: BATCH }: Options): AppendRequest[][] {
-  const batches: AppendRequest[][] = [];
-  for (let i = 0; i < N; i += BATCH) {
-    const usedAt = new Date();
-    batches.push(
-      Array.from({ length: Math.min(BATCH, N - i) }, (_, j) => {
-        const keyId = keys[(i + j) % keys.length]!;
-        return {
-          streamId: keyId,
-          expectedVersion: ANY_VERSION,
-          events: [{ type: "KeyUsed", schemaVersion: 1, data: { keyId, service: "SMS", usedAt: usedAt.toISOString(), gatewayId: "bench-gateway" }, occurredAt: usedAt }],
-          metadata: { actorId: "bench-gateway", actorRole: "gateway", requestId: randomUUID() },
-        };
-      }),
-    );
-  }
-  return batches;
-}
 
 function plainParams(batch: AppendRequest[]): unknown[] {
   const events = batch.map((r) => ({ ...r.events[0]!, streamId: r.streamId, metadata: r.metadata }));
@@ -112,20 +96,48 @@ async function sealedRate(
   return total / seconds;
 }
 
-/** Runs `write` over every batch with WRITERS concurrent writers; returns events per second. */
-async function driveWriters(WRITERS: number, batches: AppendRequest[][], write: (batch: AppendRequest[], writer: number, index: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: WRITERS }, async (_, writer) => {
-      while (next < batches.length) {
-        const index = next++;
-        await write(batches[index]!, writer, index);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  return batches.reduce((n, b) => n + b.length, 0) / seconds;
+/**
+ * Two writer processes (append-process.ts), WRITERS/2 writers and half the events each, on the same
+ * database: events per second from "go" until everything both committed is sealed (by whichever
+ * process's sealer was elected).
+ */
+async function twoProcessesRate(db: Database, url: string, keys: string[], opts: Options): Promise<number> {
+  const job = { url, writers: Math.max(1, Math.floor(opts.writers / 2)), events: Math.floor(opts.events / 2), batch: opts.batch, keys };
+  const children = [0, 1].map(() => runChild("./append-process.ts", [JSON.stringify(job)]));
+  const lines = children.map((child) => {
+    const queue: string[] = [];
+    let wake: (() => void) | undefined;
+    let buffered = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const parts = buffered.split("\n");
+      buffered = parts.pop()!;
+      queue.push(...parts.filter(Boolean));
+      wake?.();
+    });
+    return async (): Promise<string> => {
+      while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      return queue.shift()!;
+    };
+  });
+  const exited = children.map((child) => outputOf(child).catch((error: unknown) => error));
+  try {
+    for (const next of lines) if ((await next()) !== "ready") throw new Error("a writer process did not start");
+    const started = performance.now();
+    for (const child of children) child.stdin!.write("go\n");
+    const rates = await Promise.all(lines.map(async (next) => (JSON.parse(await next()) as { rate: number }).rate));
+    console.log(`  writer processes committed at ${rates.map((r) => fmt(r)).join(" and ")} events/s`);
+    const total = job.events * 2;
+    for (;;) {
+      const { rows } = await db.query<{ sealed: string }>("SELECT count(*)::text AS sealed FROM event_seals s JOIN event_records r USING (seq) WHERE r.type = 'KeyUsed'");
+      if (Number(rows[0]!.sealed) >= total) break;
+      await sleep(10);
+    }
+    return total / ((performance.now() - started) / 1000);
+  } finally {
+    for (const child of children) child.stdin!.end("stop\n");
+    await Promise.all(exited);
+  }
 }
 
 async function createKeys(store: EventStore, count: number): Promise<string[]> {
@@ -146,7 +158,7 @@ async function runVariant(variant: Variant, cluster: Cluster, opts: Options): Pr
     await migrate(db);
     // Only ours+projections needs real keys (and their store's sealer applies the projections); the
     // others write to random key ids, and "ours" measures the log alone.
-    const withProjections = variant === "ours+projections" ? new EventStore(db, projections) : undefined;
+    const withProjections = variant === "ours+projections" || variant === TWO_PROCESSES ? new EventStore(db, projections) : undefined;
     const keys = withProjections ? await createKeys(withProjections, opts.keys) : Array.from({ length: opts.keys }, () => randomUUID());
     const batches = batchesFor(keys, opts);
     switch (variant) {
@@ -164,6 +176,9 @@ async function runVariant(variant: Variant, cluster: Cluster, opts: Options): Pr
             await tx.query(PLAIN_INSERT, plainParams(batch));
           }),
         );
+      case "ours+projections, 2 processes":
+        await withProjections!.close(); // the children's sealers do the sealing
+        return await twoProcessesRate(db, location.databaseUrl!, keys, opts);
       case "ours":
       case "ours+projections": {
         const store = withProjections ?? new EventStore(db);
@@ -266,6 +281,8 @@ await runBenchmark({
       `- Commit-to-sealed lag of every event of the ours runs (batch commit → the sealer's commit): p50 ${fmt(percentile(sortedLags, 50), 1)} ms,`,
       `  p99 ${fmt(percentile(sortedLags, 99), 1)} ms, max ${fmt(sortedLags.at(-1) ?? 0, 1)} ms.`,
       `- The hash chain's CPU alone: ${fmt(hashMicros, 1)} µs per event (canonical JSON + SHA-256), ${fmt((hashMicros * BATCH) / 1000, 2)} ms per batch of ${BATCH}, in the sealer.`,
+      `- Two processes appending at once (${TWO_PROCESSES}): each with ${Math.max(1, Math.floor(WRITERS / 2))} writers and half the events, one elected sealer;`,
+      `  ${pct(best.get(TWO_PROCESSES)! / best.get("ours+projections")!)} of ours+projections in one process (its rate counts from both starting until the last event is sealed).`,
       `- Ours vs Emmett: ${fmt(ours / emmett, 2)}×.`,
     ].join("\n");
     return { markdown };

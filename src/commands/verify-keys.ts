@@ -1,6 +1,6 @@
 import { ForbiddenError } from "../auth/errors.js";
 import { verifiesKeys } from "../auth/visibility.js";
-import { isDatabaseUnavailable, type SqlClient } from "../db/database.js";
+import { isDatabaseUnavailable, type Database, type SqlClient } from "../db/database.js";
 import { DomainRejection, invalid, type DomainError } from "../domain/errors.js";
 import { checkCost, checkPermissions, POLICY_LIMITS } from "../domain/policies/validation.js";
 import { hashKey, parseKey } from "../domain/key-format.js";
@@ -84,6 +84,11 @@ class DecideAgain extends Error {
 
 type Outcome = Verification | DomainRejection;
 
+type DecidedRow = KeyRow & KeyLimitsSqlRow & { undecided: boolean };
+
+/** How many metered keys' hashes the verifier remembers (a hint of which path a batch takes). */
+const METERED_HINTS = 10_000;
+
 /**
  * The gateways' hot path. A malformed key or bad checksum is answered without the database.
  * Everything else is group-committed, one transaction per batch: find the batch's keys and lock
@@ -94,8 +99,11 @@ type Outcome = Verification | DomainRejection;
  */
 export class KeyVerifier {
   private readonly batches: GroupCommit<PendingVerification, Outcome>;
+  /** Hashes of keys last seen metered: a batch with one of them goes straight to the locking path. */
+  private readonly meteredHints = new Set<string>();
 
   constructor(
+    private readonly db: Database,
     private readonly store: EventStore,
     private readonly clock: () => Date = () => new Date(),
     maxBatch = 500,
@@ -119,6 +127,10 @@ export class KeyVerifier {
   }
 
   private async verifyBatch(pending: PendingVerification[]): Promise<Outcome[]> {
+    if (!pending.some((p) => this.meteredHints.has(p.keyHash))) {
+      const answers = await this.decideUnmetered(pending);
+      if (answers) return answers;
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.store.transaction((tx) => this.decideBatch(tx, pending), { awaitSealed: false });
@@ -129,25 +141,61 @@ export class KeyVerifier {
     }
   }
 
+  /**
+   * A batch of unmetered keys only decides on nothing another use changes, so it needs no lock and
+   * no transaction: one read, then its facts in one statement (which takes the writers' shared lock).
+   * A decision about a key committed between the two is ordered before the uses, as a use
+   * committed under the locking path would be. Undefined when the batch needs that path: a key is
+   * metered, rotated, or has a decision not yet sealed.
+   */
+  private async decideUnmetered(pending: PendingVerification[]): Promise<Outcome[] | undefined> {
+    const rows = await this.readKeys(this.db, pending);
+    let unmetered = true;
+    for (const row of rows) {
+      if (isMetered(row)) {
+        if (this.meteredHints.size >= METERED_HINTS) this.meteredHints.clear();
+        this.meteredHints.add(row.key_hash);
+        unmetered = false;
+      }
+      if (row.undecided || row.forwarded_to) unmetered = false;
+    }
+    if (!unmetered) return undefined;
+    const { answers, facts } = this.decide(pending, rows);
+    if (facts.length > 0) await this.store.appendFacts(facts);
+    return answers;
+  }
+
   private async decideBatch(tx: SqlClient, pending: PendingVerification[]): Promise<Outcome[]> {
-    const hashes = [...new Set(pending.map((p) => p.keyHash))];
-    const locked = await this.lockKeys(tx, hashes);
+    const locked = await this.lockKeys(tx, [...new Set(pending.map((p) => p.keyHash))]);
     // Read after the locks, in a statement of its own, so that it sees every write made under them.
-    const { rows } = await tx.query<KeyRow & KeyLimitsSqlRow & { undecided: boolean }>(
+    const rows = await this.readKeys(tx, pending);
+    // A decision about a key committed and not yet in api_keys (switched off, say): wait for it.
+    if (rows.some((row) => row.undecided)) throw new DecideAgain(true);
+    // A key that became metered, or was rotated onto another account, after the locks were taken.
+    if (rows.some((row) => (isMetered(row) && !locked.has(row.limits_key_id)) || row.forwarded_to)) throw new DecideAgain(false);
+    for (const row of rows) if (!isMetered(row)) this.meteredHints.delete(row.key_hash);
+    const { answers, facts } = this.decide(pending, rows);
+    if (facts.length > 0) await this.store.appendWithin(tx, facts);
+    return answers;
+  }
+
+  /** The batch's keys with their limits, and whether a decision about one is committed but not sealed. */
+  private async readKeys(sql: SqlClient, pending: PendingVerification[]): Promise<DecidedRow[]> {
+    const { rows } = await sql.query<DecidedRow>(
       `SELECT k.id::text AS id, k.owner_id, k.service, k.status, k.key_hash, k.expires_at, k.permissions, k.meta,
               k.limits_key_id::text AS limits_key_id, ${limitsColumns("l")},
               EXISTS (SELECT 1 FROM event_records r WHERE r.stream_id = k.id::text AND r.stream_version > k.version) AS undecided
          FROM api_keys k JOIN key_limits l ON l.key_id = k.limits_key_id
         WHERE k.key_hash = ANY($1::text[])`,
-      [hashes],
+      [[...new Set(pending.map((p) => p.keyHash))]],
     );
-    // A decision about a key committed and not yet in api_keys (switched off, say): wait for it.
-    if (rows.some((row) => row.undecided)) throw new DecideAgain(true);
-    // A key that became metered, or was rotated onto another account, after the locks were taken.
-    if (rows.some((row) => (isMetered(row) && !locked.has(row.limits_key_id)) || row.forwarded_to)) throw new DecideAgain(false);
+    return rows;
+  }
+
+  /** Each request's verdict in order, the accounts moving as the batch spends them, and the facts to append. */
+  private decide(pending: PendingVerification[], rows: DecidedRow[]): { answers: Outcome[]; facts: AppendRequest[] } {
     const byHash = new Map(rows.map((row) => [row.key_hash, verifiableKey(row)]));
     const accounts = new Map<string, LimitsState | undefined>(rows.map((row) => [row.key_id, toLimits(row)]));
-
     const now = this.clock();
     const facts: AppendRequest[] = [];
     const answers = pending.map(({ keyHash, service, caller, permissions, cost, ratelimits }): Outcome => {
@@ -161,8 +209,7 @@ export class KeyVerifier {
       }
       return decided.verification;
     });
-    if (facts.length > 0) await this.store.appendWithin(tx, facts);
-    return answers;
+    return { answers, facts };
   }
 
   /**

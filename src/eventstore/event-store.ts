@@ -131,16 +131,50 @@ export class EventStore {
     return this.sealedEvents(pending);
   }
 
-  /** Facts (ANY_VERSION) in one transaction, answered once committed (durable); sealed within milliseconds after. */
+  /**
+   * Facts (ANY_VERSION): events that decide on nothing. Answered once committed (durable), sealed
+   * within milliseconds after. Facts that change nothing the writers keep (an unmetered key's use)
+   * are one INSERT in a transaction of its own, which takes the writers' shared lock itself: one
+   * round trip. Others go through a transaction with the writer's projection.
+   */
   async appendFacts(requests: AppendRequest[]): Promise<void> {
     if (requests.some((r) => r.expectedVersion !== ANY_VERSION)) throw new RangeError("appendFacts takes ANY_VERSION appends only");
-    await this.transaction(
-      async (tx) => {
-        await this.lockStreams(tx, []); // facts decide on nothing: no stream lock, only the writers' one
-        await this.appendWithin(tx, requests);
-      },
-      { awaitSealed: false },
+    const pending = requests.map((request) => this.prepare(request));
+    const events = pending.flat();
+    if (events.length === 0) return;
+    if (this.projectWriter?.changes(events)) {
+      await this.transaction(
+        async (tx) => {
+          await this.lockStreams(tx, []); // facts decide on nothing: no stream lock, only the writers' one
+          await this.appendWithin(tx, requests);
+        },
+        { awaitSealed: false },
+      );
+      return;
+    }
+    let written: { mark: CommitMark; seqs: string[] };
+    try {
+      written = await insertRecords(this.db, events, { writersLock: true });
+    } catch (error) {
+      if (sqlState(error) === UNIQUE_VIOLATION) throw translateUniqueViolation(requests, error);
+      if (!isDatabaseUnavailable(error)) throw error;
+      // The statement was its own transaction: whether it committed is unknown until the log says.
+      const mark = await this.wasCommitted(events[0]!.eventId, error);
+      if (!mark) throw error;
+      this.committed(mark, []); // the sealer reads them back
+      return;
+    }
+    this.committed(
+      written.mark,
+      events.map((event, index) => ({ seq: written.seqs[index]!, event })),
     );
+  }
+
+  /** Tells the sealer about a commit: what it wrote (so it need not read it back) and how far it reaches. */
+  private committed(mark: CommitMark, events: Appended["events"]): void {
+    this.shared.sealer.remember(events);
+    this.shared.watch.committed(mark);
+    this.shared.sealer.wake();
   }
 
   /**
@@ -168,9 +202,7 @@ export class EventStore {
       appended.events = []; // the sealer reads them back
     }
     if (appended.mark) {
-      this.shared.sealer.remember(appended.events);
-      this.shared.watch.committed(appended.mark);
-      this.shared.sealer.wake();
+      this.committed(appended.mark, appended.events);
       if (options.awaitSealed !== false) await this.sealed(appended.mark);
     }
     return finished!.value;
@@ -477,11 +509,13 @@ async function checkVersions(tx: SqlClient, requests: AppendRequest[]): Promise<
  * One INSERT for the whole append. Its transaction id and last insertion sequence place it in the
  * sealer's order; each event's sequence (in the order given) lets the sealer use it without reading it back.
  */
-async function insertRecords(tx: SqlClient, events: PendingEvent[]): Promise<{ mark: CommitMark; seqs: string[] }> {
-  const { rows } = await tx.query<InsertedMark & { seqs: string[]; ids: string[] }>(
-    `WITH inserted AS (
+async function insertRecords(sql: SqlClient, events: PendingEvent[], options: { writersLock?: boolean } = {}): Promise<{ mark: CommitMark; seqs: string[] }> {
+  // The lock's row is joined to every inserted row, so it is taken before the first insert gives
+  // the statement's transaction its id (the order the sealer relies on; see lockStreams).
+  const { rows } = await sql.query<InsertedMark & { seqs: string[]; ids: string[] }>(
+    `WITH ${options.writersLock ? `writers AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${WRITERS_LOCK}) AS locked),` : ""} inserted AS (
        INSERT INTO event_records (event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::timestamptz[])
+       SELECT u.* FROM ${options.writersLock ? "writers, " : ""}unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::timestamptz[]) AS u
        RETURNING txid, seq, event_id)
      SELECT max(txid::text) AS txid, max(seq)::text AS seq, array_agg(seq::text) AS seqs, array_agg(event_id::text) AS ids FROM inserted`,
     [

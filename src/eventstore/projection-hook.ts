@@ -13,4 +13,8 @@ export type ProjectionHook = (tx: SqlClient, events: readonly RecordedEvent[]) =
  * the locks of the streams it writes, sees the events without positions, and if it throws nothing
  * of the append is written.
  */
-export type WriterProjectionHook = (tx: SqlClient, events: readonly PendingEvent[]) => Promise<void>;
+export interface WriterProjectionHook {
+  (tx: SqlClient, events: readonly PendingEvent[]): Promise<void>;
+  /** Whether applying `events` would change anything: facts that change nothing are appended in one statement, outside a transaction. */
+  changes(events: readonly PendingEvent[]): boolean;
+}

@@ -2,7 +2,7 @@ import type { SqlClient } from "../db/database.js";
 import type { ProjectionHook, WriterProjectionHook } from "../eventstore/projection-hook.js";
 import type { PendingEvent, RecordedEvent } from "../eventstore/types.js";
 import { apiKeysProjection } from "./api-keys/projection.js";
-import { keyLimitsProjection } from "./key-limits/projection.js";
+import { changesLimits, keyLimitsProjection } from "./key-limits/projection.js";
 import { keyUsageProjection } from "./key-usage/projection.js";
 import { parseKnown, readTable, type ReadTable } from "./parsed-event.js";
 
@@ -25,10 +25,13 @@ export async function applyProjections(tx: SqlClient, events: readonly RecordedE
  * Applies the writers' projection (key_limits) to an append, in the writer's transaction, under the
  * locks of the keys it writes. It needs no position (0 until sealed).
  */
-export async function applyWriterProjections(tx: SqlClient, events: readonly PendingEvent[]): Promise<void> {
-  const parsed = events.flatMap((event) => parseKnown({ ...event, position: 0n, hash: "" }) ?? []);
-  await writerTable.apply(tx, parsed);
-}
+export const applyWriterProjections: WriterProjectionHook = Object.assign(
+  async (tx: SqlClient, events: readonly PendingEvent[]): Promise<void> => {
+    const parsed = events.flatMap((event) => parseKnown({ ...event, position: 0n, hash: "" }) ?? []);
+    await writerTable.apply(tx, parsed);
+  },
+  { changes: (events: readonly PendingEvent[]) => events.some(changesLimits) },
+);
 
 /** The event store's hooks: the sealer's read tables and the writers' key limits. */
 export const projections: { project: ProjectionHook; projectWriter: WriterProjectionHook } = {

@@ -38,7 +38,7 @@ export async function openDependencies(
       store,
       logger,
       commands: new ApiKeyCommands(store, { clock }),
-      verifier: new KeyVerifier(store, clock),
+      verifier: new KeyVerifier(db, store, clock),
       clock,
       verifyToken,
       follower,

@@ -4,6 +4,19 @@ import { readLimits, writeLimits } from "./row.js";
 
 export const LIMIT_EVENTS = ["KeyCreated", "KeyRatelimitsSet", "KeyCreditsSet", "CreditsAdded", "CreditsRefilled", "KeyRotated", "KeyUsed"] as const;
 
+interface LimitsEventShape {
+  type: string;
+  data: unknown;
+}
+
+/** A use that spent no credits and applied no limit (an unmetered key's) changes no account. */
+export function changesLimits(event: LimitsEventShape): boolean {
+  if (!(LIMIT_EVENTS as readonly string[]).includes(event.type)) return false;
+  if (event.type !== "KeyUsed") return true;
+  const data = event.data as { remaining?: unknown; ratelimits?: unknown[] };
+  return (data.remaining !== null && data.remaining !== undefined) || (data.ratelimits?.length ?? 0) > 0;
+}
+
 /**
  * `key_limits`: each key's rate-limit windows and credit balance, folded by the domain's
  * evolveLimits. Applied by each writer in its own transaction, under the stream locks of the keys
@@ -14,8 +27,7 @@ export const keyLimitsProjection: Projection<(typeof LIMIT_EVENTS)[number]> = {
   name: "key_limits",
   handles: LIMIT_EVENTS,
   async apply(tx, allEvents) {
-    // A use that spent no credits and applied no limit (an unmetered key) changes no account.
-    const events = allEvents.filter((e) => e.type !== "KeyUsed" || e.data.remaining !== null || e.data.ratelimits.length > 0);
+    const events = allEvents.filter(changesLimits);
     if (events.length === 0) return;
     const accounts = await readLimits(tx, [...new Set(events.flatMap(limitAccountsOf))]);
     const changed = new Map<string, LimitsState>();
