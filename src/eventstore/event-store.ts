@@ -60,7 +60,8 @@ function sharedFor(db: Database, options: EventStoreOptions): Shared {
     return existing;
   }
   // PGlite is one process: every commit is local and wakes the sealer itself.
-  const sealer = new Sealer(db, { project: options.project, logger: options.logger, maxIdleMs: db.kind === "pglite" ? 1_000 : 20 });
+  const local = db.kind === "pglite";
+  const sealer = new Sealer(db, { project: options.project, logger: options.logger, maxIdleMs: local ? 1_000 : 20, everyCommitWakes: local });
   const shared: Shared = { sealer, watch: new SealWatch(), listening: undefined, poll: undefined };
   sealer.onSealed((batch) => shared.watch.advance(batch.cursor, batch.rebased));
   perDatabase.set(db, shared);
@@ -383,6 +384,11 @@ export class EventStore {
   /** The last sealed event, once what this process committed is sealed. */
   async head(): Promise<LogHead> {
     await this.caughtUp();
+    return readHead(this.db);
+  }
+
+  /** The last sealed event's position and hash, without waiting for anything (`head` waits for this process's commits). */
+  sealedHead(): Promise<LogHead> {
     return readHead(this.db);
   }
 

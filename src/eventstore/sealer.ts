@@ -36,6 +36,11 @@ export interface SealerOptions {
   electionIntervalMs?: number;
   /** Longest pause between cycles while there is nothing to seal (local commits wake it at once). */
   maxIdleMs?: number;
+  /**
+   * Every commit is this process's and wakes the sealer (PGlite: one process). It then sleeps until
+   * woken instead of polling for commits, and a cycle that found nothing costs no statements.
+   */
+  everyCommitWakes?: boolean;
 }
 
 /**
@@ -81,6 +86,7 @@ export class Sealer {
   private readonly maxBatch: number;
   private readonly electionIntervalMs: number;
   private readonly maxIdleMs: number;
+  private readonly everyCommitWakes: boolean;
   private readonly listeners = new Set<(batch: SealedBatch) => void>();
   private session: Session | undefined;
   private leading = false;
@@ -100,6 +106,7 @@ export class Sealer {
     this.maxBatch = options.maxBatch ?? 5_000;
     this.electionIntervalMs = options.electionIntervalMs ?? 250;
     this.maxIdleMs = options.maxIdleMs ?? 20;
+    this.everyCommitWakes = options.everyCommitWakes ?? false;
   }
 
   get projects(): ProjectionHook | undefined {
@@ -154,8 +161,10 @@ export class Sealer {
         if (batch) {
           idle = 0;
           for (const listener of this.listeners) listener(batch);
+          // Nothing committed since the cycle began and the batch was not cut short: nothing is left.
+          if (this.everyCommitWakes && batch.events.length < this.maxBatch) await this.pause(this.maxIdleMs);
         } else {
-          idle = Math.min(Math.max(1, idle * 2), this.maxIdleMs);
+          idle = this.everyCommitWakes ? this.maxIdleMs : Math.min(Math.max(1, idle * 2), this.maxIdleMs);
           await this.pause(idle);
         }
       } catch (error) {

@@ -1,3 +1,6 @@
+/** The most event-loop turns a flush waits for callers to join it. */
+const MAX_JOIN_TURNS = 16;
+
 interface Entry<Input, Output> {
   input: Input;
   resolve: (output: Output) => void;
@@ -52,13 +55,25 @@ export class GroupCommit<Input, Output> {
     this.flushing = true;
     try {
       while (this.queue.length > 0) {
-        // Let callers whose requests are still in I/O or crypto callbacks join this batch. PGlite
-        // answers in microtasks, so without this yield every batch would hold a single caller.
-        await new Promise((resolve) => setImmediate(resolve));
+        await this.letCallersJoin();
         await this.run(this.queue.splice(0, this.maxBatch));
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /**
+   * Lets callers whose requests are still in I/O or crypto callbacks join this batch: one turn of
+   * the event loop, then more for as long as each turn brings more callers (requests that pass
+   * through several asynchronous steps, such as GraphQL's, arrive spread over a few turns). PGlite
+   * answers in microtasks, so without this every batch would hold a single caller.
+   */
+  private async letCallersJoin(): Promise<void> {
+    for (let turn = 0; turn < MAX_JOIN_TURNS && this.queue.length < this.maxBatch; turn++) {
+      const waiting = this.queue.length;
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.queue.length === waiting) return;
     }
   }
 

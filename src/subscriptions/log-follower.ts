@@ -101,6 +101,7 @@ export class LogFollower {
   private async readAll(): Promise<void> {
     try {
       for (;;) {
+        if (this.listeners.size === 0 && (await this.skipUnwatched())) return;
         const events = await this.store.readSealed(this.position, this.batchSize);
         if (events.length === 0 || this.stopped) return;
         for (const event of events) if (event.streamVersion !== null) this.keyCache.delete(event.streamId);
@@ -120,6 +121,21 @@ export class LogFollower {
       // The next wake-up or poll retries from the same position: nothing is skipped.
       this.logger.warn({ err: error }, "log follower could not read the log; retrying");
     }
+  }
+
+  /**
+   * With nobody subscribed, moves to the head without reading the events (every verification is
+   * one: reading them all back would cost as much as writing them). True when it moved; false when
+   * a subscriber attached meanwhile, whose seam is where the follower stood: then it reads them.
+   */
+  private async skipUnwatched(): Promise<boolean> {
+    const { position } = await this.store.sealedHead();
+    if (this.listeners.size > 0) return false;
+    if (position > this.position) {
+      this.position = position;
+      this.keyCache.clear(); // the skipped events may have changed cached keys
+    }
+    return true;
   }
 
   /** Rows of the keys a batch touches: cached (entries of changed keys were dropped), loaded on a miss. */
