@@ -91,6 +91,28 @@ describe(`the log as an API (${backendName})`, () => {
     await ws.dispose();
   });
 
+  it("gives each subscriber attaching during a stream of verifications, with nobody else subscribed, a gapless log from its position", async () => {
+    const { secret } = await createKey(alice, "seams");
+    let writing = true;
+    const load = (async () => {
+      while (writing) await Promise.all(Array.from({ length: 5 }, () => gateway.request(VerifyDocument, { input: { key: secret, service: "SMS" } })));
+    })();
+    const token = await tokenFor("audit", ["auditor"]);
+    for (let round = 0; round < 4; round++) {
+      // Nobody is subscribed here: the server's follower moves on without reading the events.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const from = (await server.services.store.head()).position;
+      const ws = wsClient(server.url, token);
+      const sees = collect(ws, OnEventsDocument, { afterPosition: from.toString() });
+      await expect.poll(() => sees.items.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(20);
+      await ws.dispose();
+      const positions = sees.items.map((i) => BigInt(i.events.position));
+      expect(positions).toEqual(positions.map((_, i) => from + BigInt(i + 1)));
+    }
+    writing = false;
+    await load;
+  });
+
   it("resumes after a reconnect from the last position it received, missing nothing", async () => {
     const { secret } = await createKey(alice, "reconnect");
     const token = await tokenFor("alice");

@@ -69,6 +69,9 @@ const CANDIDATE_COLUMNS = `r.seq::text AS seq, r.txid::text AS txid, r.event_id,
 /** Most events remembered for sealing; past it, the sealer reads payloads back from the database. */
 const MAX_KNOWN = 200_000;
 
+/** The first pause of a sealer polling for other processes' commits after it found nothing more to seal. */
+const MIN_POLL_MS = 4;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
@@ -155,16 +158,17 @@ export class Sealer {
           await sleep(this.electionIntervalMs);
           continue;
         }
+        // Woken by a local commit, it knows there is something; polling, it asks first.
+        const woken = this.woken || this.everyCommitWakes;
         this.woken = false;
-        const batch = await this.cycle(this.session!);
+        const batch = woken || (await this.anythingToSeal(this.session!)) ? await this.cycle(this.session!) : undefined;
         failures = 0;
-        if (batch) {
-          idle = 0;
-          for (const listener of this.listeners) listener(batch);
-          // Nothing committed since the cycle began and the batch was not cut short: nothing is left.
-          if (this.everyCommitWakes && batch.events.length < this.maxBatch) await this.pause(this.maxIdleMs);
+        if (batch) for (const listener of this.listeners) listener(batch);
+        if (batch && batch.events.length === this.maxBatch) {
+          idle = 0; // cut short: more is waiting
         } else {
-          idle = this.everyCommitWakes ? this.maxIdleMs : Math.min(Math.max(1, idle * 2), this.maxIdleMs);
+          // Local commits wake it at once; others' are found by polling, more slowly while none come.
+          idle = this.everyCommitWakes ? this.maxIdleMs : batch ? MIN_POLL_MS : Math.min(Math.max(MIN_POLL_MS, idle * 2), this.maxIdleMs);
           await this.pause(idle);
         }
       } catch (error) {
@@ -216,6 +220,22 @@ export class Sealer {
     if (this.woken || this.stopped) return;
     await Promise.race([sleep(ms), new Promise<void>((resolve) => (this.wakeUp = resolve))]);
     this.wakeUp = undefined;
+  }
+
+  /**
+   * Whether a cycle would find anything: committed rows after the cursor below the horizon, or a
+   * database restored into another cluster. One statement outside a transaction, so that polling
+   * for other processes' commits costs one round trip rather than a transaction's four.
+   */
+  private async anythingToSeal(session: Session): Promise<boolean> {
+    const { rows } = await session.query<{ cluster: string; pending: boolean }>(
+      `SELECT s.cluster, EXISTS (SELECT 1 FROM event_records r
+                                  WHERE (r.txid, r.seq) > (s.cursor_txid, s.cursor_seq)
+                                    AND r.txid < pg_snapshot_xmin(pg_current_snapshot())) AS pending
+         FROM log_seal s`,
+    );
+    const state = rows[0];
+    return !state || state.cluster !== this.cluster || state.pending;
   }
 
   /** One cycle in one transaction; returns the batch sealed, if any, after its commit. */
