@@ -160,7 +160,7 @@ export class EventStore {
       if (sqlState(error) === UNIQUE_VIOLATION) throw translateUniqueViolation(requests, error);
       if (!isDatabaseUnavailable(error)) throw error;
       // The statement was its own transaction: whether it committed is unknown until the log says.
-      const mark = await this.wasCommitted(events[0]!.eventId, error);
+      const mark = await this.wasCommitted(events[0]!.eventId, error, { afterWriters: true });
       if (!mark) throw error;
       this.committed(mark, []); // the sealer reads them back
       return;
@@ -281,16 +281,25 @@ export class EventStore {
     }
   }
 
-  /** Whether the event was written (its mark), asked until the database answers (then rethrows `cause`). */
-  private async wasCommitted(eventId: string, cause: unknown): Promise<CommitMark | undefined> {
+  /**
+   * Whether the event was written (its mark), asked until the database answers (then rethrows `cause`).
+   * `afterWriters`: the append was a statement of its own, which the server may still be running
+   * after the connection was lost (waiting for the writers' lock, say) and commit later; the
+   * question then waits for every writer holding or awaiting that lock, by taking it exclusively.
+   */
+  private async wasCommitted(eventId: string, cause: unknown, options: { afterWriters?: boolean } = {}): Promise<CommitMark | undefined> {
     const deadline = Date.now() + OUTCOME_WAIT_MS;
+    const ask = async (sql: SqlClient) => {
+      if (options.afterWriters) await sql.query("SELECT pg_advisory_xact_lock($1)", [WRITERS_LOCK]);
+      return sql.query<InsertedMark>(
+        `SELECT txid::text AS txid, max(seq)::text AS seq FROM event_records
+          WHERE txid = (SELECT txid FROM event_records WHERE event_id = $1) GROUP BY txid`,
+        [eventId],
+      );
+    };
     for (;;) {
       try {
-        const { rows } = await this.db.query<InsertedMark>(
-          `SELECT txid::text AS txid, max(seq)::text AS seq FROM event_records
-            WHERE txid = (SELECT txid FROM event_records WHERE event_id = $1) GROUP BY txid`,
-          [eventId],
-        );
+        const { rows } = options.afterWriters ? await this.db.transaction(ask) : await ask(this.db);
         return rows[0] && { txid: BigInt(rows[0].txid), seq: BigInt(rows[0].seq) };
       } catch (error) {
         if (!isDatabaseUnavailable(error) || Date.now() > deadline) throw cause;
@@ -298,6 +307,7 @@ export class EventStore {
       }
     }
   }
+
 
   /**
    * The appended events with their positions and hashes: they are committed and sealed. A database

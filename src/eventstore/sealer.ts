@@ -37,8 +37,9 @@ export interface SealerOptions {
   /** Longest pause between cycles while there is nothing to seal (local commits wake it at once). */
   maxIdleMs?: number;
   /**
-   * Every commit is this process's and wakes the sealer (PGlite: one process). It then sleeps until
-   * woken instead of polling for commits, and a cycle that found nothing costs no statements.
+   * Every commit is this process's and wakes the sealer (PGlite: one process). Between wake-ups it
+   * then runs a cycle only every `maxIdleMs` (for rows written outside the store, such as a restored
+   * data folder's) instead of polling.
    */
   everyCommitWakes?: boolean;
 }
@@ -231,7 +232,8 @@ export class Sealer {
     const { rows } = await session.query<{ cluster: string; pending: boolean }>(
       `SELECT s.cluster, EXISTS (SELECT 1 FROM event_records r
                                   WHERE (r.txid, r.seq) > (s.cursor_txid, s.cursor_seq)
-                                    AND r.txid < pg_snapshot_xmin(pg_current_snapshot())) AS pending
+                                    AND r.txid < pg_snapshot_xmin(pg_current_snapshot())
+                                    AND (r.txid > s.reset_guard OR NOT EXISTS (SELECT 1 FROM event_seals e WHERE e.seq = r.seq))) AS pending
          FROM log_seal s`,
     );
     const state = rows[0];
