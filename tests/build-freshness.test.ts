@@ -1,0 +1,62 @@
+// `npm start` runs the bundle in dist/; its `prestart` (scripts/build-if-stale.mjs) rebuilds what is
+// older than its sources, so that a start after `git pull` never runs an old server against new
+// sources and migrations. Checked here on a scratch repository layout with chosen file times.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { repoRoot } from "./support/processes.js";
+
+const SCRIPT = join(repoRoot, "scripts/build-if-stale.mjs");
+const roots: string[] = [];
+
+/** A repository layout whose files were last written `minutesAgo` minutes ago. */
+function layout(files: Record<string, number>): string {
+  const root = mkdtempSync(join(tmpdir(), "keyledger-freshness-"));
+  roots.push(root);
+  for (const [path, minutesAgo] of Object.entries(files)) {
+    const full = join(root, path);
+    mkdirSync(dirname(full), { recursive: true });
+    writeFileSync(full, "");
+    const at = new Date(Date.now() - minutesAgo * 60_000);
+    utimesSync(full, at, at);
+  }
+  return root;
+}
+
+const staleness = (root: string) => execFileSync(process.execPath, [SCRIPT, "--check", root], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+
+const built = { "dist/server/main.js": 10, "dist/console/index.html": 10 };
+
+afterEach(() => {
+  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
+});
+
+describe("npm start's freshness check", () => {
+  it("finds nothing to rebuild when every build is newer than its sources", () => {
+    expect(staleness(layout({ "src/main.ts": 20, "src/console/App.tsx": 20, "package-lock.json": 30, ...built }))).toEqual([]);
+  });
+
+  it("rebuilds the server when a server source changed after its build, naming the file", () => {
+    const root = layout({ "src/main.ts": 20, "src/eventstore/sealer.ts": 1, "src/console/App.tsx": 20, ...built });
+    expect(staleness(root)).toEqual(["server: src/eventstore/sealer.ts changed after dist/server/main.js was built"]);
+  });
+
+  it("rebuilds only the console when only the console's sources changed", () => {
+    const root = layout({ "src/main.ts": 20, "src/console/pages/Keys.tsx": 1, ...built });
+    expect(staleness(root)).toEqual(["console: src/console/pages/Keys.tsx changed after dist/console/index.html was built"]);
+  });
+
+  it("rebuilds both after the dependencies changed, and a build that is missing", () => {
+    expect(staleness(layout({ "src/main.ts": 20, "package-lock.json": 1, ...built }))).toEqual([
+      "server: package-lock.json changed after dist/server/main.js was built",
+      "console: package-lock.json changed after dist/console/index.html was built",
+    ]);
+    expect(staleness(layout({ "src/main.ts": 20, "dist/console/index.html": 10 }))).toEqual(["server: dist/server/main.js is missing"]);
+  });
+
+  it("leaves an installation without sources alone", () => {
+    expect(staleness(layout({ ...built }))).toEqual([]);
+  });
+});
