@@ -65,6 +65,30 @@ describe(`the sealed log (${backendName})`, () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   });
 
+  it("seals a transaction's events together, even across the cut of a cycle's batch", async () => {
+    const { db, cleanup } = await createTestDatabase();
+    cleanups.push(cleanup);
+    const store = new EventStore(db, { sealBatch: 3 });
+    const batches: string[][] = [];
+    const stop = store.onSealed((events) => batches.push(events.map((e) => e.eventId)));
+    const transactions: string[][] = [];
+    await Promise.all(
+      Array.from({ length: 6 }, async (_, i) => {
+        const events = Array.from({ length: 2 + i }, (_, n) => ({ type: "Step", schemaVersion: 1, data: { n }, eventId: randomUUID() }));
+        transactions.push(events.map((e) => e.eventId));
+        await store.append(randomUUID(), 0, events);
+      }),
+    );
+    stop();
+    for (const ids of transactions) {
+      const holding = batches.filter((batch) => ids.some((id) => batch.includes(id)));
+      expect(holding).toHaveLength(1);
+      expect(holding[0]).toEqual(expect.arrayContaining(ids));
+    }
+    await expectOneDenseChain(store);
+    await store.close();
+  });
+
   it.runIf(onPostgres)(
     "a long transaction holding a transaction id delays sealing, loses nothing, and the backlog drains after it",
     async () => {

@@ -26,6 +26,8 @@ export interface EventStoreOptions {
   projectWriter?: WriterProjectionHook;
   clock?: () => Date;
   logger?: SealerLogger;
+  /** Most events the sealer takes in one cycle (the first store on a database decides; tests make it small). */
+  sealBatch?: number;
 }
 
 /**
@@ -61,7 +63,13 @@ function sharedFor(db: Database, options: EventStoreOptions): Shared {
   }
   // PGlite is one process: every commit is local and wakes the sealer itself.
   const local = db.kind === "pglite";
-  const sealer = new Sealer(db, { project: options.project, logger: options.logger, maxIdleMs: local ? 1_000 : 20, everyCommitWakes: local });
+  const sealer = new Sealer(db, {
+    project: options.project,
+    logger: options.logger,
+    maxBatch: options.sealBatch,
+    maxIdleMs: local ? 1_000 : 20,
+    everyCommitWakes: local,
+  });
   const shared: Shared = { sealer, watch: new SealWatch(), listening: undefined, poll: undefined };
   sealer.onSealed((batch) => shared.watch.advance(batch.cursor, batch.rebased));
   perDatabase.set(db, shared);

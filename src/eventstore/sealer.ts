@@ -30,7 +30,7 @@ export interface SealerLogger {
 export interface SealerOptions {
   project?: ProjectionHook;
   logger?: SealerLogger;
-  /** Most rows sealed in one cycle. */
+  /** Most rows sealed in one cycle, but for the rest of the last transaction's. */
   maxBatch?: number;
   /** How often a process that is not the sealer tries to become it (takeover time after a crash). */
   electionIntervalMs?: number;
@@ -165,7 +165,7 @@ export class Sealer {
         const batch = woken || (await this.anythingToSeal(this.session!)) ? await this.cycle(this.session!) : undefined;
         failures = 0;
         if (batch) for (const listener of this.listeners) listener(batch);
-        if (batch && batch.events.length === this.maxBatch) {
+        if (batch && batch.events.length >= this.maxBatch) {
           idle = 0; // cut short: more is waiting
         } else {
           // Local commits wake it at once; others' are found by polling, more slowly while none come.
@@ -264,10 +264,27 @@ export class Sealer {
         [state.cursor_txid, state.cursor_seq, state.reset_guard, this.maxBatch],
       );
       if (marks.length === 0) return undefined;
+      if (marks.length === this.maxBatch) marks.push(...(await this.restOfTransaction(tx, marks.at(-1)!, state.reset_guard)));
       const rows = await this.candidates(tx, marks);
       const last = rows.at(-1)!;
       return this.seal(tx, state, rows, { txid: last.txid, seq: last.seq, guard: state.reset_guard }, false);
     });
+  }
+
+  /**
+   * The rows of a batch's last transaction after the cut at `maxBatch`: a transaction's events are
+   * sealed together, so a reader never sees part of one (a rotation's two keys, say).
+   */
+  private async restOfTransaction(tx: SqlClient, last: { seq: string; txid: string }, guard: string): Promise<{ seq: string; txid: string }[]> {
+    const { rows } = await tx.query<{ seq: string; txid: string }>(
+      `SELECT r.seq::text AS seq, r.txid::text AS txid
+         FROM event_records r
+        WHERE r.txid = $1::xid8 AND r.seq > $2::bigint
+          AND (r.txid > $3::xid8 OR NOT EXISTS (SELECT 1 FROM event_seals s WHERE s.seq = r.seq))
+        ORDER BY r.seq`,
+      [last.txid, last.seq, guard],
+    );
+    return rows;
   }
 
   /**
