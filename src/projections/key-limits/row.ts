@@ -34,14 +34,36 @@ export function toLimits(row: KeyLimitsSqlRow): LimitsState {
   };
 }
 
+/** Rows a writer already read in its transaction, under the locks of their keys: by transaction. */
+const readInTransaction = new WeakMap<SqlClient, Map<string, LimitsState>>();
+
+/**
+ * Tells `readLimits` the rows a writer read in `tx` under their keys' locks (a verification reads
+ * them with the keys), so that the writers' projection in the same transaction does not read them again.
+ */
+export function rememberLimits(tx: SqlClient, rows: readonly KeyLimitsSqlRow[]): void {
+  const known = readInTransaction.get(tx) ?? new Map<string, LimitsState>();
+  for (const row of rows) known.set(row.key_id, toLimits(row));
+  readInTransaction.set(tx, known);
+}
+
 /**
  * The keys' limits. Writers read them under the keys' stream locks (EventStore.lockStreams), which
  * every writer of a key's limits holds until it commits: what they read is what they decide on.
  */
 export async function readLimits(tx: SqlClient, keyIds: readonly string[]): Promise<Map<string, LimitsState>> {
-  if (keyIds.length === 0) return new Map();
-  const { rows } = await tx.query<KeyLimitsSqlRow>(`SELECT ${COLUMNS} FROM key_limits WHERE key_id = ANY($1::uuid[])`, [[...new Set(keyIds)]]);
-  return new Map(rows.map((row) => [row.key_id, toLimits(row)]));
+  const accounts = new Map<string, LimitsState>();
+  const known = readInTransaction.get(tx);
+  const missing: string[] = [];
+  for (const id of new Set(keyIds)) {
+    const state = known?.get(id);
+    if (state) accounts.set(id, structuredClone(state));
+    else missing.push(id);
+  }
+  if (missing.length === 0) return accounts;
+  const { rows } = await tx.query<KeyLimitsSqlRow>(`SELECT ${COLUMNS} FROM key_limits WHERE key_id = ANY($1::uuid[])`, [missing]);
+  for (const row of rows) accounts.set(row.key_id, toLimits(row));
+  return accounts;
 }
 
 /**
@@ -50,6 +72,8 @@ export async function readLimits(tx: SqlClient, keyIds: readonly string[]): Prom
  */
 export async function writeLimits(tx: SqlClient, accounts: ReadonlyMap<string, LimitsState>, bulkInto?: "public" | "pg_temp"): Promise<void> {
   if (accounts.size === 0) return;
+  const known = bulkInto ? undefined : readInTransaction.get(tx);
+  for (const [id, state] of accounts) known?.set(id, structuredClone(state));
   const entries = [...accounts];
   await tx.query(
     `INSERT INTO ${bulkInto ?? "public"}.key_limits (key_id, ratelimits, windows, credits_remaining, credits_refill, last_refill_at, forwarded_to)
