@@ -28,6 +28,8 @@ export class LogFollower {
   private readonly listeners = new Set<BatchListener>();
   private readonly keyCache = new Map<string, ApiKey>();
   private position = 0n;
+  /** The highest position a sealer announced (NOTIFY): sealed, so the follower may move to it unread. */
+  private sealedUpTo: bigint | undefined;
   private reading: Promise<void> | undefined;
   private again = false;
   private stopped = false;
@@ -50,7 +52,10 @@ export class LogFollower {
 
   async start(): Promise<void> {
     this.position = (await this.store.head()).position;
-    this.unlisten = await this.store.onAppend(() => this.wake());
+    this.unlisten = await this.store.onAppend((lastPosition) => {
+      if (lastPosition !== undefined && (this.sealedUpTo === undefined || lastPosition > this.sealedUpTo)) this.sealedUpTo = lastPosition;
+      this.wake();
+    });
     this.poll = setInterval(() => this.wake(), this.pollIntervalMs);
     this.poll.unref();
   }
@@ -124,12 +129,13 @@ export class LogFollower {
   }
 
   /**
-   * With nobody subscribed, moves to the head without reading the events (every verification is
-   * one: reading them all back would cost as much as writing them). True when it moved; false when
-   * a subscriber attached meanwhile, whose seam is where the follower stood: then it reads them.
+   * With nobody subscribed, moves to the last position a sealer announced (else the head) without
+   * reading the events (every verification is one: reading them all back would cost as much as
+   * writing them). True when it moved; false when a subscriber attached meanwhile, whose seam is
+   * where the follower stood: then it reads them.
    */
   private async skipUnwatched(): Promise<boolean> {
-    const { position } = await this.store.sealedHead();
+    const position = this.sealedUpTo ?? (await this.store.sealedHead()).position;
     if (this.listeners.size > 0) return false;
     if (position > this.position) {
       this.position = position;
