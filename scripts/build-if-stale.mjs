@@ -1,14 +1,19 @@
 // npm start's `prestart`: rebuilds the server (and the console) when their sources changed since the
 // last build, so that a start after `git pull` or an edit never runs an old bundle against new
 // sources and migrations. Plain JavaScript: it must run before anything is built.
-//   node scripts/build-if-stale.mjs            check, rebuild what is stale
-//   node scripts/build-if-stale.mjs --check D  only say what is stale under repository root D (tests)
+//   node scripts/build-if-stale.mjs             check; regenerate (Prisma client, GraphQL documents) and rebuild what is stale
+//   node scripts/build-if-stale.mjs --check [D] only say what is stale under repository root D (tests)
+// KEYLEDGER_SKIP_BUILD_CHECK=1 starts whatever is built. Dependencies are not checked: after a pull
+// that changes package-lock.json, run `npm install` (which rebuilds everything).
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The newest file under `dir` (recursively), skipping `skip` (absolute paths), or undefined. */
+/** What a build reads: editors' swap and backup files are not. */
+const SOURCE_FILE = /\.(ts|tsx|mts|js|mjs|json|css|html|graphql|prisma|svg)$/;
+
+/** The newest source file under `dir` (recursively), skipping `skip` (absolute paths), or undefined. */
 function newestFile(dir, skip = []) {
   let newest;
   const walk = (path) => {
@@ -16,7 +21,7 @@ function newestFile(dir, skip = []) {
     for (const entry of readdirSync(path, { withFileTypes: true })) {
       const full = join(path, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) {
+      else if (entry.isFile() && SOURCE_FILE.test(entry.name)) {
         const mtimeMs = statSync(full).mtimeMs;
         if (!newest || mtimeMs > newest.mtimeMs) newest = { path: full, mtimeMs };
       }
@@ -29,10 +34,9 @@ function newestFile(dir, skip = []) {
 /** What a build's output depends on: its source folders and files, and what it writes last. */
 function targets(root) {
   const console = join(root, "src/console");
-  const lockfile = join(root, "package-lock.json");
   return [
-    { name: "server", script: "build:server", output: join(root, "dist/server/main.js"), sources: [{ dir: join(root, "src"), skip: [console] }], files: [lockfile] },
-    { name: "console", script: "build:console", output: join(root, "dist/console/index.html"), sources: [{ dir: console, skip: [] }], files: [lockfile] },
+    { name: "server", script: "build:server", output: join(root, "dist/server/main.js"), sources: [{ dir: join(root, "src"), skip: [console] }], files: [join(root, "prisma/schema.prisma")] },
+    { name: "console", script: "build:console", output: join(root, "dist/console/index.html"), sources: [{ dir: console, skip: [] }], files: [join(root, "schema.graphql")] },
   ];
 }
 
@@ -56,21 +60,29 @@ export function staleBuilds(root) {
   return stale;
 }
 
+/** Runs an npm script of the repository (through the npm that runs this one, when it does). */
+function npmRun(root, args) {
+  const npm = process.env.npm_execpath;
+  const [command, argv] = npm ? [process.execPath, [npm, ...args]] : ["npm", args];
+  return spawnSync(command, argv, { cwd: root, stdio: "inherit" }).status === 0;
+}
+
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain) {
   const checkOnly = process.argv[2] === "--check";
-  const root = checkOnly ? process.argv[3] : fileURLToPath(new URL("..", import.meta.url));
-  const stale = staleBuilds(root);
+  const root = (checkOnly && process.argv[3]) || fileURLToPath(new URL("..", import.meta.url));
+  const stale = process.env.KEYLEDGER_SKIP_BUILD_CHECK === "1" && !checkOnly ? [] : staleBuilds(root);
   if (checkOnly) {
     for (const target of stale) console.log(`${target.name}: ${target.reason}`);
-  } else {
-    for (const target of stale) {
-      console.error(`keyledger: ${target.reason}: rebuilding the ${target.name} (npm run ${target.script})`);
-      const result = spawnSync("npm", ["run", "--silent", target.script], { cwd: root, stdio: "inherit" });
-      if (result.status !== 0) {
-        console.error(`keyledger: the ${target.name} build failed; fix it, or run the sources with \`npm run dev\``);
-        process.exit(1);
-      }
-    }
+  } else if (stale.length > 0) {
+    const fail = (what) => {
+      console.error(`keyledger: ${what} failed; fix it, run the sources with \`npm run dev\`, or start what is built with KEYLEDGER_SKIP_BUILD_CHECK=1`);
+      process.exit(1);
+    };
+    for (const target of stale) console.error(`keyledger: ${target.reason}: rebuilding the ${target.name}`);
+    // What the builds compile from generated code: the Prisma client and the GraphQL documents.
+    if (!npmRun(root, ["run", "--silent", "generate"])) fail("prisma generate");
+    if (!npmRun(root, ["exec", "--", "graphql-codegen", "--config", "codegen.ts", "--silent"])) fail("the GraphQL code generation");
+    for (const target of stale) if (!npmRun(root, ["run", "--silent", target.script])) fail(`the ${target.name} build`);
   }
 }

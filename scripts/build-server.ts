@@ -7,8 +7,8 @@
 // PGlite stays in node_modules: it loads its WebAssembly and file-system image from beside itself.
 // The source map leaves out the sources' text: Node reads and parses the map at every start
 // (--enable-source-maps), and stack traces need only the positions.
-import { rmSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, rmSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
@@ -18,12 +18,12 @@ const repoRoot = fileURLToPath(new URL("../", import.meta.url));
 const EXTERNAL = ["@electric-sql/pglite"];
 
 /**
- * Bundles `entry` into `outdir` (emptied first). The outdir must sit two levels below the
+ * Bundles `entry` into `outdir` (written in place: see removeOldChunks). The outdir must sit two levels below the
  * repository, like dist/server: src/db finds prisma/migrations and dist/pglite relative to itself.
  */
 export async function buildServer(entry = join(repoRoot, "src/main.ts"), outdir = join(repoRoot, "dist/server")): Promise<void> {
-  rmSync(outdir, { recursive: true, force: true });
-  await build({
+  const startedAt = Date.now();
+  const result = await build({
     entryPoints: [entry],
     outdir,
     bundle: true,
@@ -37,7 +37,26 @@ export async function buildServer(entry = join(repoRoot, "src/main.ts"), outdir 
     // CommonJS packages bundled into ES modules still call require() for Node's built-in modules.
     banner: { js: 'import { createRequire as __keyledgerCreateRequire } from "node:module"; const require = __keyledgerCreateRequire(import.meta.url);' },
     logLevel: "warning",
+    metafile: true,
   });
+  removeOldChunks(outdir, new Set(Object.keys(result.metafile.outputs).map((path) => resolve(path))) /* relative to the working directory */, startedAt);
+}
+
+/** How long the chunks of an earlier build are kept for a server still running on it (it loads some on first use). */
+const OLD_CHUNKS_KEPT_MS = 60 * 60_000;
+
+/**
+ * Chunk names carry their content's hash, so a rebuild in place leaves an earlier build's chunks
+ * beside the new ones: a server started before it can still load those it has not loaded yet.
+ * They are removed once older than an hour (everything is loaded by then: the query compiler at
+ * the first query, the rest at start).
+ */
+function removeOldChunks(outdir: string, current: ReadonlySet<string>, builtAt: number): void {
+  for (const name of readdirSync(outdir)) {
+    const path = join(outdir, name);
+    if (current.has(path)) continue;
+    if (statSync(path).mtimeMs < builtAt - OLD_CHUNKS_KEPT_MS) rmSync(path, { recursive: true, force: true });
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await buildServer();

@@ -35,7 +35,7 @@ afterEach(() => {
 
 describe("npm start's freshness check", () => {
   it("finds nothing to rebuild when every build is newer than its sources", () => {
-    expect(staleness(layout({ "src/main.ts": 20, "src/console/App.tsx": 20, "package-lock.json": 30, ...built }))).toEqual([]);
+    expect(staleness(layout({ "src/main.ts": 20, "src/console/App.tsx": 20, "prisma/schema.prisma": 30, "schema.graphql": 30, ...built }))).toEqual([]);
   });
 
   it("rebuilds the server when a server source changed after its build, naming the file", () => {
@@ -48,12 +48,18 @@ describe("npm start's freshness check", () => {
     expect(staleness(root)).toEqual(["console: src/console/pages/Keys.tsx changed after dist/console/index.html was built"]);
   });
 
-  it("rebuilds both after the dependencies changed, and a build that is missing", () => {
-    expect(staleness(layout({ "src/main.ts": 20, "package-lock.json": 1, ...built }))).toEqual([
-      "server: package-lock.json changed after dist/server/main.js was built",
-      "console: package-lock.json changed after dist/console/index.html was built",
+  it("rebuilds after the schemas their generated code comes from changed, and a build that is missing", () => {
+    expect(staleness(layout({ "src/main.ts": 20, "prisma/schema.prisma": 1, "schema.graphql": 20, ...built }))).toEqual([
+      "server: prisma/schema.prisma changed after dist/server/main.js was built",
+    ]);
+    expect(staleness(layout({ "src/main.ts": 20, "schema.graphql": 1, ...built }))).toEqual([
+      "console: schema.graphql changed after dist/console/index.html was built",
     ]);
     expect(staleness(layout({ "src/main.ts": 20, "dist/console/index.html": 10 }))).toEqual(["server: dist/server/main.js is missing"]);
+  });
+
+  it("ignores files no build reads, such as an editor's swap file", () => {
+    expect(staleness(layout({ "src/main.ts": 20, "src/.main.ts.swp": 1, "src/console/App.tsx~": 1, ...built }))).toEqual([]);
   });
 
   it("leaves an installation without sources alone", () => {

@@ -11,7 +11,7 @@ import type { EventStore } from "../eventstore/event-store.js";
 import { ANY_VERSION, type AppendRequest } from "../eventstore/types.js";
 import { GroupCommit } from "../lib/group-commit.js";
 import { groupCommitBatchSize, verifications } from "../observability/metrics.js";
-import { limitsColumns, rememberLimits, toLimits, type KeyLimitsSqlRow } from "../projections/key-limits/row.js";
+import { forgetLimits, limitsColumns, rememberLimits, toLimits, type KeyLimitsSqlRow } from "../projections/key-limits/row.js";
 import type { Caller } from "./api-keys.js";
 import { metadataOf, toNewEvent } from "./recording.js";
 
@@ -174,9 +174,14 @@ export class KeyVerifier {
     // A key that became metered, or was rotated onto another account, after the locks were taken.
     if (rows.some((row) => (isMetered(row) && !locked.has(row.limits_key_id)) || row.forwarded_to)) throw new DecideAgain(false);
     for (const row of rows) if (!isMetered(row)) this.meteredHints.delete(row.key_hash);
-    rememberLimits(tx, rows); // read under the locks: the writers' projection starts from them
     const { answers, facts } = this.decide(pending, rows);
-    if (facts.length > 0) await this.store.appendWithin(tx, facts);
+    if (facts.length === 0) return answers;
+    rememberLimits(tx, rows); // read under the locks: the writers' projection starts from them
+    try {
+      await this.store.appendWithin(tx, facts);
+    } finally {
+      forgetLimits(tx);
+    }
     return answers;
   }
 

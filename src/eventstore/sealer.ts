@@ -273,7 +273,9 @@ export class Sealer {
 
   /**
    * The rows of a batch's last transaction after the cut at `maxBatch`: a transaction's events are
-   * sealed together, so a reader never sees part of one (a rotation's two keys, say).
+   * sealed together, so a reader never sees part of one (a rotation's two keys, say). Unbounded: the
+   * store's transactions hold at most a verification batch's events (500); a bulk load written
+   * straight into event_records as one huge transaction would be sealed in one long cycle.
    */
   private async restOfTransaction(tx: SqlClient, last: { seq: string; txid: string }, guard: string): Promise<{ seq: string; txid: string }[]> {
     const { rows } = await tx.query<{ seq: string; txid: string }>(

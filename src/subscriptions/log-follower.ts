@@ -53,10 +53,15 @@ export class LogFollower {
   async start(): Promise<void> {
     this.position = (await this.store.head()).position;
     this.unlisten = await this.store.onAppend((lastPosition) => {
-      if (lastPosition !== undefined && (this.sealedUpTo === undefined || lastPosition > this.sealedUpTo)) this.sealedUpTo = lastPosition;
+      // No payload: the listening connection came back, and announcements may have been lost.
+      if (lastPosition === undefined) this.sealedUpTo = undefined;
+      else if (this.sealedUpTo === undefined || lastPosition > this.sealedUpTo) this.sealedUpTo = lastPosition;
       this.wake();
     });
-    this.poll = setInterval(() => this.wake(), this.pollIntervalMs);
+    this.poll = setInterval(() => {
+      this.sealedUpTo = undefined; // the poll covers lost announcements: it reads the head
+      this.wake();
+    }, this.pollIntervalMs);
     this.poll.unref();
   }
 

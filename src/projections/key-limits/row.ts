@@ -43,8 +43,13 @@ const readInTransaction = new WeakMap<SqlClient, Map<string, LimitsState>>();
  */
 export function rememberLimits(tx: SqlClient, rows: readonly KeyLimitsSqlRow[]): void {
   const known = readInTransaction.get(tx) ?? new Map<string, LimitsState>();
-  for (const row of rows) known.set(row.key_id, toLimits(row));
+  for (const row of rows) known.set(row.key_id, structuredClone(toLimits(row)));
   readInTransaction.set(tx, known);
+}
+
+/** Ends what `rememberLimits` told about `tx` (a session's transactions may share one client object). */
+export function forgetLimits(tx: SqlClient): void {
+  readInTransaction.delete(tx);
 }
 
 /**
