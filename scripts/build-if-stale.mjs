@@ -31,12 +31,12 @@ function newestFile(dir, skip = []) {
   return newest;
 }
 
-/** What a build's output depends on: its source folders and files, and what it writes last. */
+/** Each build: its output (written last), its source folder (less what it skips) and the schema its generated code comes from. */
 function targets(root) {
   const console = join(root, "src/console");
   return [
-    { name: "server", script: "build:server", output: join(root, "dist/server/main.js"), sources: [{ dir: join(root, "src"), skip: [console] }], files: [join(root, "prisma/schema.prisma")] },
-    { name: "console", script: "build:console", output: join(root, "dist/console/index.html"), sources: [{ dir: console, skip: [] }], files: [join(root, "schema.graphql")] },
+    { name: "server", script: "build:server", output: join(root, "dist/server/main.js"), dir: join(root, "src"), skip: [console], schema: join(root, "prisma/schema.prisma") },
+    { name: "console", script: "build:console", output: join(root, "dist/console/index.html"), dir: console, skip: [], schema: join(root, "schema.graphql") },
   ];
 }
 
@@ -50,21 +50,23 @@ export function staleBuilds(root) {
       continue;
     }
     const builtAt = statSync(target.output).mtimeMs;
-    const candidates = [
-      ...target.sources.map(({ dir, skip }) => newestFile(dir, skip)),
-      ...target.files.filter((file) => existsSync(file)).map((file) => ({ path: file, mtimeMs: statSync(file).mtimeMs })),
-    ].filter(Boolean);
-    const newest = candidates.reduce((a, b) => (b.mtimeMs > a.mtimeMs ? b : a), { path: "", mtimeMs: -Infinity });
+    const schema = existsSync(target.schema) ? { path: target.schema, mtimeMs: statSync(target.schema).mtimeMs } : undefined;
+    const newest = [newestFile(target.dir, target.skip), schema].reduce((a, b) => (b && b.mtimeMs > a.mtimeMs ? b : a), { path: "", mtimeMs: -Infinity });
     if (newest.mtimeMs > builtAt) stale.push({ ...target, reason: `${relative(root, newest.path)} changed after ${relative(root, target.output)} was built` });
   }
   return stale;
 }
 
-/** Runs an npm script of the repository (through the npm that runs this one, when it does). */
-function npmRun(root, args) {
+/**
+ * Runs an npm command of the repository (through the npm that runs this one, when it does); with
+ * `quiet`, its output is shown only when it fails.
+ */
+function npmRun(root, args, { quiet = false } = {}) {
   const npm = process.env.npm_execpath;
   const [command, argv] = npm ? [process.execPath, [npm, ...args]] : ["npm", args];
-  return spawnSync(command, argv, { cwd: root, stdio: "inherit" }).status === 0;
+  const result = spawnSync(command, argv, { cwd: root, stdio: quiet ? "pipe" : "inherit", encoding: "utf8" });
+  if (result.status !== 0 && quiet) process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
+  return result.status === 0;
 }
 
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
@@ -81,8 +83,8 @@ if (isMain) {
     };
     for (const target of stale) console.error(`keyledger: ${target.reason}: rebuilding the ${target.name}`);
     // What the builds compile from generated code: the Prisma client and the GraphQL documents.
-    if (!npmRun(root, ["run", "--silent", "generate"])) fail("prisma generate");
-    if (!npmRun(root, ["exec", "--", "graphql-codegen", "--config", "codegen.ts", "--silent"])) fail("the GraphQL code generation");
+    if (!npmRun(root, ["run", "--silent", "generate"], { quiet: true })) fail("prisma generate");
+    if (!npmRun(root, ["exec", "--", "graphql-codegen", "--config", "codegen.ts", "--silent"], { quiet: true })) fail("the GraphQL code generation");
     for (const target of stale) if (!npmRun(root, ["run", "--silent", target.script])) fail(`the ${target.name} build`);
   }
 }

@@ -1,5 +1,11 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { printSortedSchema } from "../src/graphql/schema.js";
 
-writeFileSync(new URL("../schema.graphql", import.meta.url), printSortedSchema());
-console.log("schema.graphql written");
+// Written only when it changed: its modification time tells npm start whether the console is stale.
+const file = new URL("../schema.graphql", import.meta.url);
+const printed = printSortedSchema();
+if (existsSync(file) && readFileSync(file, "utf8") === printed) console.log("schema.graphql is current");
+else {
+  writeFileSync(file, printed);
+  console.log("schema.graphql written");
+}

@@ -11,6 +11,7 @@
 //   emmett           @event-driven-io/emmett-postgresql appendToStream, one stream and one call per batch
 // Each variant runs on a fresh database; the figure kept is the best of the rounds (the machine is shared).
 import { randomUUID } from "node:crypto";
+import { createInterface } from "node:readline";
 import { getPostgreSQLEventStore } from "@event-driven-io/emmett-postgresql";
 import pg from "pg";
 import { ApiKeyCommands } from "../../src/commands/api-keys.js";
@@ -21,7 +22,7 @@ import { EventStore } from "../../src/eventstore/event-store.js";
 import { chainHash, GENESIS_HASH } from "../../src/eventstore/hash-chain.js";
 import { ANY_VERSION, type AppendRequest, type RecordedEvent } from "../../src/eventstore/types.js";
 import { projections } from "../../src/projections/index.js";
-import { batchesFor as batchesOf, driveWriters } from "./append-batches.js";
+import { batchesFor, driveWriters } from "./append-batches.js";
 import { createLocation, fmt, machine, markdownTable, outputOf, pct, percentile, runChild, sleep, type Cluster } from "./common.js";
 import { runBenchmark, type OptionValues } from "./harness.js";
 
@@ -31,8 +32,6 @@ type Options = OptionValues<typeof OPTIONS>;
 type Variant = "plain" | "plain+tx" | "plain+tx+lock" | "ours" | "ours+projections" | "emmett" | "ours+projections, 2 processes";
 const ALL_VARIANTS: Variant[] = ["plain", "plain+tx", "plain+tx+lock", "ours", "ours+projections", "emmett", "ours+projections, 2 processes"];
 const TWO_PROCESSES = "ours+projections, 2 processes" satisfies Variant;
-
-const batchesFor = (keys: string[], opts: Options) => batchesOf(keys, opts);
 
 /** Like `events`, with a bigserial position: what an append-only table costs without our rules. */
 const PLAIN_TABLE = `
@@ -105,19 +104,11 @@ async function twoProcessesRate(db: Database, url: string, keys: string[], opts:
   const job = { url, writers: Math.max(1, Math.floor(opts.writers / 2)), events: Math.floor(opts.events / 2), batch: opts.batch, keys };
   const children = [0, 1].map(() => runChild("./append-process.ts", [JSON.stringify(job)]));
   const lines = children.map((child) => {
-    const queue: string[] = [];
-    let wake: (() => void) | undefined;
-    let buffered = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const parts = buffered.split("\n");
-      buffered = parts.pop()!;
-      queue.push(...parts.filter(Boolean));
-      wake?.();
-    });
+    const reader = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
     return async (): Promise<string> => {
-      while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-      return queue.shift()!;
+      const line = await reader.next();
+      if (line.done) throw new Error("a writer process ended early");
+      return line.value;
     };
   });
   const exited = children.map((child) => outputOf(child).catch((error: unknown) => error));

@@ -86,6 +86,8 @@ type Outcome = Verification | DomainRejection;
 
 type DecidedRow = KeyRow & KeyLimitsSqlRow & { undecided: boolean };
 
+const keyHashesOf = (pending: PendingVerification[]) => [...new Set(pending.map((p) => p.keyHash))];
+
 /** How many metered keys' hashes the verifier remembers (a hint of which path a batch takes). */
 const METERED_HINTS = 10_000;
 
@@ -149,26 +151,22 @@ export class KeyVerifier {
    * metered, rotated, or has a decision not yet sealed.
    */
   private async decideUnmetered(pending: PendingVerification[]): Promise<Outcome[] | undefined> {
-    const rows = await this.readKeys(this.db, pending);
-    let unmetered = true;
-    for (const row of rows) {
-      if (isMetered(row)) {
-        if (this.meteredHints.size >= METERED_HINTS) this.meteredHints.clear();
-        this.meteredHints.add(row.key_hash);
-        unmetered = false;
-      }
-      if (row.undecided || row.forwarded_to) unmetered = false;
+    const rows = await this.readKeys(this.db, keyHashesOf(pending));
+    for (const row of rows.filter(isMetered)) {
+      if (this.meteredHints.size >= METERED_HINTS) this.meteredHints.clear();
+      this.meteredHints.add(row.key_hash);
     }
-    if (!unmetered) return undefined;
+    if (rows.some((row) => isMetered(row) || row.undecided || row.forwarded_to)) return undefined;
     const { answers, facts } = this.decide(pending, rows);
     if (facts.length > 0) await this.store.appendFacts(facts);
     return answers;
   }
 
   private async decideBatch(tx: SqlClient, pending: PendingVerification[]): Promise<Outcome[]> {
-    const locked = await this.lockKeys(tx, [...new Set(pending.map((p) => p.keyHash))]);
+    const hashes = keyHashesOf(pending);
+    const locked = await this.lockKeys(tx, hashes);
     // Read after the locks, in a statement of its own, so that it sees every write made under them.
-    const rows = await this.readKeys(tx, pending);
+    const rows = await this.readKeys(tx, hashes);
     // A decision about a key committed and not yet in api_keys (switched off, say): wait for it.
     if (rows.some((row) => row.undecided)) throw new DecideAgain(true);
     // A key that became metered, or was rotated onto another account, after the locks were taken.
@@ -186,14 +184,14 @@ export class KeyVerifier {
   }
 
   /** The batch's keys with their limits, and whether a decision about one is committed but not sealed. */
-  private async readKeys(sql: SqlClient, pending: PendingVerification[]): Promise<DecidedRow[]> {
+  private async readKeys(sql: SqlClient, hashes: string[]): Promise<DecidedRow[]> {
     const { rows } = await sql.query<DecidedRow>(
       `SELECT k.id::text AS id, k.owner_id, k.service, k.status, k.key_hash, k.expires_at, k.permissions, k.meta,
               k.limits_key_id::text AS limits_key_id, ${limitsColumns("l")},
               EXISTS (SELECT 1 FROM event_records r WHERE r.stream_id = k.id::text AND r.stream_version > k.version) AS undecided
          FROM api_keys k JOIN key_limits l ON l.key_id = k.limits_key_id
         WHERE k.key_hash = ANY($1::text[])`,
-      [[...new Set(pending.map((p) => p.keyHash))]],
+      [hashes],
     );
     return rows;
   }

@@ -155,7 +155,7 @@ export class EventStore {
       await this.transaction(
         async (tx) => {
           await this.lockStreams(tx, []); // facts decide on nothing: no stream lock, only the writers' one
-          await this.appendWithin(tx, requests);
+          await this.writeWithin(tx, requests, pending);
         },
         { awaitSealed: false },
       );
@@ -251,12 +251,17 @@ export class EventStore {
   async appendWithin(tx: SqlClient, requests: AppendRequest[]): Promise<PendingEvent[][]> {
     const pending = requests.map((request) => this.prepare(request));
     if (pending.every((events) => events.length === 0)) return pending;
+    await this.writeWithin(tx, requests, pending);
+    return pending;
+  }
+
+  /** `write` for a caller's transaction: a unique violation becomes the typed error it means. */
+  private async writeWithin(tx: SqlClient, requests: AppendRequest[], pending: PendingEvent[][]): Promise<void> {
     try {
       await this.write(tx, requests, pending);
     } catch (error) {
       throw sqlState(error) === UNIQUE_VIOLATION ? translateUniqueViolation(requests, error) : error;
     }
-    return pending;
   }
 
   private prepare(request: AppendRequest): PendingEvent[] {
@@ -315,7 +320,6 @@ export class EventStore {
       }
     }
   }
-
 
   /**
    * The appended events with their positions and hashes: they are committed and sealed. A database

@@ -67,6 +67,16 @@ type CandidateRow = RecordRow & { seq: string; txid: string };
 const CANDIDATE_COLUMNS = `r.seq::text AS seq, r.txid::text AS txid, r.event_id, r.stream_id, r.stream_version, r.type,
   r.schema_version, r.data, r.metadata, r.occurred_at`;
 
+/** After a re-base, rows with ids up to the guard may be sealed already: those are checked. */
+const notSealed = (guard: string) => `(r.txid > ${guard} OR NOT EXISTS (SELECT 1 FROM event_seals s WHERE s.seq = r.seq))`;
+
+/**
+ * Committed rows of `event_records r` after the cursor and below the horizon (every transaction that
+ * could still commit began after them), given the cursor and re-base guard as SQL expressions.
+ */
+const sealable = (cursorTxid: string, cursorSeq: string, guard: string) =>
+  `(r.txid, r.seq) > (${cursorTxid}, ${cursorSeq}) AND r.txid < pg_snapshot_xmin(pg_current_snapshot()) AND ${notSealed(guard)}`;
+
 /** Most events remembered for sealing; past it, the sealer reads payloads back from the database. */
 const MAX_KNOWN = 200_000;
 
@@ -165,13 +175,8 @@ export class Sealer {
         const batch = woken || (await this.anythingToSeal(this.session!)) ? await this.cycle(this.session!) : undefined;
         failures = 0;
         if (batch) for (const listener of this.listeners) listener(batch);
-        if (batch && batch.events.length >= this.maxBatch) {
-          idle = 0; // cut short: more is waiting
-        } else {
-          // Local commits wake it at once; others' are found by polling, more slowly while none come.
-          idle = this.everyCommitWakes ? this.maxIdleMs : batch ? MIN_POLL_MS : Math.min(Math.max(MIN_POLL_MS, idle * 2), this.maxIdleMs);
-          await this.pause(idle);
-        }
+        idle = this.nextPause(batch, idle);
+        if (idle > 0) await this.pause(idle);
       } catch (error) {
         await Promise.resolve(); // let a session lost to the database's close stop the loop first
         if (this.stopped || error instanceof DatabaseClosedError) break;
@@ -224,17 +229,24 @@ export class Sealer {
   }
 
   /**
+   * How long to pause after a cycle: not at all when it was cut short (more is waiting). Local
+   * commits wake the sealer at once; other processes' are found by polling, more slowly while none come.
+   */
+  private nextPause(batch: SealedBatch | undefined, previous: number): number {
+    if (batch && batch.events.length >= this.maxBatch) return 0;
+    if (this.everyCommitWakes) return this.maxIdleMs;
+    return batch ? MIN_POLL_MS : Math.min(Math.max(MIN_POLL_MS, previous * 2), this.maxIdleMs);
+  }
+
+  /**
    * Whether a cycle would find anything: committed rows after the cursor below the horizon, or a
    * database restored into another cluster. One statement outside a transaction, so that polling
    * for other processes' commits costs one round trip rather than a transaction's four.
    */
   private async anythingToSeal(session: Session): Promise<boolean> {
     const { rows } = await session.query<{ cluster: string; pending: boolean }>(
-      `SELECT s.cluster, EXISTS (SELECT 1 FROM event_records r
-                                  WHERE (r.txid, r.seq) > (s.cursor_txid, s.cursor_seq)
-                                    AND r.txid < pg_snapshot_xmin(pg_current_snapshot())
-                                    AND (r.txid > s.reset_guard OR NOT EXISTS (SELECT 1 FROM event_seals e WHERE e.seq = r.seq))) AS pending
-         FROM log_seal s`,
+      `SELECT l.cluster, EXISTS (SELECT 1 FROM event_records r WHERE ${sealable("l.cursor_txid", "l.cursor_seq", "l.reset_guard")}) AS pending
+         FROM log_seal l`,
     );
     const state = rows[0];
     return !state || state.cluster !== this.cluster || state.pending;
@@ -256,9 +268,7 @@ export class Sealer {
       const { rows: marks } = await tx.query<{ seq: string; txid: string }>(
         `SELECT r.seq::text AS seq, r.txid::text AS txid
            FROM event_records r
-          WHERE (r.txid, r.seq) > ($1::xid8, $2::bigint)
-            AND r.txid < pg_snapshot_xmin(pg_current_snapshot())
-            AND (r.txid > $3::xid8 OR NOT EXISTS (SELECT 1 FROM event_seals s WHERE s.seq = r.seq))
+          WHERE ${sealable("$1::xid8", "$2::bigint", "$3::xid8")}
           ORDER BY r.txid, r.seq
           LIMIT $4`,
         [state.cursor_txid, state.cursor_seq, state.reset_guard, this.maxBatch],
@@ -281,8 +291,7 @@ export class Sealer {
     const { rows } = await tx.query<{ seq: string; txid: string }>(
       `SELECT r.seq::text AS seq, r.txid::text AS txid
          FROM event_records r
-        WHERE r.txid = $1::xid8 AND r.seq > $2::bigint
-          AND (r.txid > $3::xid8 OR NOT EXISTS (SELECT 1 FROM event_seals s WHERE s.seq = r.seq))
+        WHERE r.txid = $1::xid8 AND r.seq > $2::bigint AND ${notSealed("$3::xid8")}
         ORDER BY r.seq`,
       [last.txid, last.seq, guard],
     );
