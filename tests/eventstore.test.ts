@@ -6,7 +6,7 @@ import { EventStore } from "../src/eventstore/event-store.js";
 import type { WriterProjectionHook } from "../src/eventstore/projection-hook.js";
 import { chainHash, GENESIS_HASH } from "../src/eventstore/hash-chain.js";
 import { ANY_VERSION, type PendingEvent } from "../src/eventstore/types.js";
-import { backendName, createTestDatabase } from "./support/databases.js";
+import { backendName, createTestDatabase, onPostgres } from "./support/databases.js";
 
 const event = (type: string, data: Record<string, unknown> = {}) => ({ type, schemaVersion: 1, data });
 
@@ -170,5 +170,33 @@ describe(`event store (${backendName})`, () => {
     const [recorded] = await store.append(randomUUID(), 0, [event("Opened")]);
     await expect.poll(() => woken, { timeout: 5_000 }).toContain(recorded!.position);
     await unlisten();
+  });
+});
+
+describe.runIf(onPostgres)("statements on PostgreSQL", () => {
+  let db: Database;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ db, cleanup } = await createTestDatabase());
+  });
+  afterAll(() => cleanup());
+
+  it("are prepared once per connection and reused: the store's hot statements are not parsed and planned on every call", async () => {
+    const session = await db.openSession({ applicationName: "prepared-statements-test", idleInTransactionTimeoutMs: 10_000 });
+    try {
+      const text = "SELECT $1::int + 1 AS n";
+      expect((await session.query<{ n: number }>(text, [1])).rows[0]!.n).toBe(2);
+      expect((await session.query<{ n: number }>(text, [41])).rows[0]!.n).toBe(42);
+      const prepared = await session.query<{ statement: string }>("SELECT statement FROM pg_prepared_statements WHERE statement = $1", [text]);
+      expect(prepared.rows).toHaveLength(1);
+      // A text with several statements and no parameters still runs (simple protocol, unnamed).
+      await session.query("SELECT 1; SELECT 2");
+      // A prepared statement that fails keeps its typed error and leaves the connection usable.
+      await expect(session.query("SELECT 1 / $1::int AS n", [0])).rejects.toThrow(/division by zero/);
+      expect((await session.query<{ n: number }>("SELECT 1 / $1::int AS n", [1])).rows[0]!.n).toBe(1);
+    } finally {
+      await session.close();
+    }
   });
 });

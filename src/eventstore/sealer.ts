@@ -247,6 +247,7 @@ export class Sealer {
     const { rows } = await session.query<{ cluster: string; pending: boolean }>(
       `SELECT l.cluster, EXISTS (SELECT 1 FROM event_records r WHERE ${sealable("l.cursor_txid", "l.cursor_seq", "l.reset_guard")}) AS pending
          FROM log_seal l`,
+      [], // parameters, even none, make it a prepared statement on PostgreSQL: it runs every few milliseconds
     );
     const state = rows[0];
     return !state || state.cluster !== this.cluster || state.pending;
