@@ -30,6 +30,8 @@ describe.skipIf(onPostgres)("key policies in the console", () => {
   const verify = async (key: string) => (await gateway.request(VerifyDocument, { input: { key, service: "EMAIL" } })).verifyApiKey.code;
   const policiesOf = async (id: string) => (await alice.request(PolicyKeyDocument, { id })).apiKey;
   const toast = (text: string) => page.locator(".toast").filter({ hasText: text });
+  /** The key table fits the 1280 px page: no column (the actions) pushed out of sight behind a scroll bar. */
+  const expectTableFits = async () => expect(await page.locator(".table-scroll").evaluate((element) => element.scrollWidth - element.clientWidth)).toBe(0);
   const serverError = async (input: Partial<CreateApiKeyInput>) => {
     const error = await graphQLErrorOf(alice.request(CreatePolicyKeyDocument, { input: { service: "EMAIL", name: "never created", ...input } }));
     expect(error.extensions.code).toBe("BAD_USER_INPUT");
@@ -135,6 +137,14 @@ describe.skipIf(onPostgres)("key policies in the console", () => {
     await rowById(unmeteredId).waitFor();
     expect(await rowById(unmeteredId).locator(".credits-cell").textContent()).toBe("Unlimited");
     expect(await rowById(unmeteredId).locator(".expires").textContent()).toBe("Never");
+    // At 1280 px with every column filled, the masked key and the dates each stay on one line.
+    const lineCount = (selector: string) => row.locator(selector).evaluate((element) => {
+      const range = document.createRange();
+      range.selectNodeContents(element);
+      return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
+    });
+    for (const selector of [".masked code", ".last-used", ".expires", ".created"]) expect(await lineCount(selector), selector).toBe(1);
+    await expectTableFits();
     await screenshot(page, "19-key-table-policies");
   });
 
@@ -203,6 +213,7 @@ describe.skipIf(onPostgres)("key policies in the console", () => {
     await newRow.waitFor();
     expect(await newRow.getByRole("button", { name: "Rotate Metered" }).count()).toBe(1);
     await expect.poll(() => newRow.locator(".credits").textContent(), { timeout: 15_000 }).toBe("146");
+    await expectTableFits();
     await screenshot(page, "23-rotating-row");
     meteredSecret = newSecret;
   });
