@@ -139,6 +139,24 @@ async function createKeys(store: EventStore, count: number): Promise<string[]> {
   return keys;
 }
 
+/**
+ * The variants `--only` names, comma-separated. A label may itself hold a comma ("ours+projections, 2
+ * processes"), so neighbouring pieces are joined back when together they make a label.
+ */
+function selectedVariants(only: string): Variant[] {
+  const pieces = only.split(",").map((piece) => piece.trim());
+  const selected = new Set<string>();
+  const isLabel = (text: string) => (ALL_VARIANTS as string[]).includes(text);
+  for (let start = 0; start < pieces.length; ) {
+    let end = pieces.length; // the longest run of pieces from here that is a label
+    while (end > start && !isLabel(pieces.slice(start, end).join(", "))) end--;
+    if (end === start) throw new Error(`--only: unknown variant "${pieces[start]}"; known: ${ALL_VARIANTS.join(" | ")}`);
+    selected.add(pieces.slice(start, end).join(", "));
+    start = end;
+  }
+  return ALL_VARIANTS.filter((variant) => selected.has(variant));
+}
+
 async function runVariant(variant: Variant, cluster: Cluster, opts: Options): Promise<number> {
   const WRITERS = opts.writers;
   const location = await createLocation(cluster);
@@ -228,7 +246,7 @@ await runBenchmark({
   async measure({ opts, cluster }) {
     const { events: N, batch: BATCH, writers: WRITERS } = opts;
     /** `--only plain,ours` runs a subset (the summary needs all of them). */
-    const VARIANTS = opts.only ? ALL_VARIANTS.filter((v) => opts.only.split(",").includes(v)) : ALL_VARIANTS;
+    const VARIANTS = opts.only ? selectedVariants(opts.only) : ALL_VARIANTS;
     const best = new Map<Variant, number>();
     const all = new Map<Variant, number[]>();
     for (let round = 1; round <= opts.rounds; round++) {
