@@ -42,6 +42,7 @@ const environmentSchema = z.object({
   ),
   DATA_DIR: z.string().min(1).default("./.keyledger"),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  DB_PREPARED_STATEMENTS: boolean.optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   JWT_SECRET: optionalText.pipe(z.string().min(32, "must be at least 32 characters").optional()),
   JWKS_URL: optionalText.pipe(z.url({ error: "must be a URL" }).optional()),
@@ -70,6 +71,8 @@ export type Config = {
   databaseUrl: string | undefined;
   dataDir: string;
   dbPoolSize: number;
+  /** Statements prepared by name on each PostgreSQL connection; off behind a pooler that cannot keep them. */
+  dbPreparedStatements: boolean;
   logLevel: string;
   jwt: {
     secret?: string;
@@ -124,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     dbPoolSize: e.DB_POOL_SIZE,
+    dbPreparedStatements: e.DB_PREPARED_STATEMENTS ?? true,
     logLevel: e.LOG_LEVEL,
     jwt: {
       secret: e.JWT_SECRET,

@@ -6,7 +6,8 @@ import { EventStore } from "../src/eventstore/event-store.js";
 import type { WriterProjectionHook } from "../src/eventstore/projection-hook.js";
 import { chainHash, GENESIS_HASH } from "../src/eventstore/hash-chain.js";
 import { ANY_VERSION, type PendingEvent } from "../src/eventstore/types.js";
-import { backendName, createTestDatabase, onPostgres } from "./support/databases.js";
+import { openPostgres } from "../src/db/postgres.js";
+import { backendName, createTestDatabase, onPostgres, type TestDatabaseLocation } from "./support/databases.js";
 
 const event = (type: string, data: Record<string, unknown> = {}) => ({ type, schemaVersion: 1, data });
 
@@ -175,10 +176,11 @@ describe(`event store (${backendName})`, () => {
 
 describe.runIf(onPostgres)("statements on PostgreSQL", () => {
   let db: Database;
+  let location: TestDatabaseLocation;
   let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
-    ({ db, cleanup } = await createTestDatabase());
+    ({ db, location, cleanup } = await createTestDatabase());
   });
   afterAll(() => cleanup());
 
@@ -197,6 +199,20 @@ describe.runIf(onPostgres)("statements on PostgreSQL", () => {
       expect((await session.query<{ n: number }>("SELECT 1 / $1::int AS n", [1])).rows[0]!.n).toBe(1);
     } finally {
       await session.close();
+    }
+  });
+
+  it("run unnamed with preparedStatements off (DB_PREPARED_STATEMENTS=false), for a pooler in transaction mode", async () => {
+    const unprepared = await openPostgres({ url: location.databaseUrl!, poolSize: 1, preparedStatements: false });
+    try {
+      const text = "SELECT $1::int * 2 AS n";
+      await unprepared.transaction(async (tx) => {
+        expect((await tx.query<{ n: number }>(text, [21])).rows[0]!.n).toBe(42);
+        expect((await tx.query<{ n: number }>(text, [2])).rows[0]!.n).toBe(4);
+        expect((await tx.query("SELECT statement FROM pg_prepared_statements", [])).rows).toEqual([]);
+      });
+    } finally {
+      await unprepared.close();
     }
   });
 });

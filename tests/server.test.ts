@@ -86,7 +86,12 @@ describe("configuration", () => {
 
   it("defaults to embedded PGlite in ./.keyledger on port 4000", () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 4000, databaseUrl: undefined, dataDir: "./.keyledger" });
+    expect(config).toMatchObject({ port: 4000, databaseUrl: undefined, dataDir: "./.keyledger", dbPreparedStatements: true });
+  });
+
+  it("lets prepared statements be turned off for a pooler that cannot keep them", () => {
+    expect(loadConfig({ DB_PREPARED_STATEMENTS: "false" })).toMatchObject({ dbPreparedStatements: false });
+    expect(() => loadConfig({ DB_PREPARED_STATEMENTS: "sometimes" })).toThrow(/DB_PREPARED_STATEMENTS/);
   });
 
   it("turns GraphiQL and introspection off in production unless asked for", () => {

@@ -7,6 +7,8 @@ import { DatabaseClosedError, DatabaseUnavailableError, type Database, type Quer
 export interface PostgresOptions {
   url: string;
   poolSize: number;
+  /** Prepare statements by name on each connection (default). Off behind a pooler in transaction mode that keeps none. */
+  preparedStatements?: boolean;
   /** A transaction left idle this long is ended by the server, so it cannot hold its locks, or the sealer's horizon, for ever. */
   idleInTransactionTimeoutMs?: number;
   onError?: (error: Error) => void;
@@ -30,11 +32,11 @@ function statementName(text: string): string | undefined {
   return name;
 }
 
-function wrap(client: pg.Pool | pg.PoolClient | pg.Client): SqlClient {
+function wrap(client: pg.Pool | pg.PoolClient | pg.Client, prepare: boolean): SqlClient {
   return {
     async query<R extends Row>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
       // Without parameters a text may hold several statements (the simple protocol), which cannot be prepared.
-      const config = { name: params ? statementName(text) : undefined, text, values: params as unknown[] };
+      const config = { name: prepare && params ? statementName(text) : undefined, text, values: params as unknown[] };
       const result = await withQuerySpan("postgresql", text, () => client.query<R>(config));
       return { rows: result.rows, affectedRows: result.rowCount ?? 0 };
     },
@@ -81,7 +83,8 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
   const listeners = new Set<ListenerConnection>();
   const sessions = new Set<Session>();
   let closed = false;
-  const base = wrap(pool);
+  const prepare = options.preparedStatements ?? true;
+  const base = wrap(pool, prepare);
 
   return {
     kind: "postgres",
@@ -100,7 +103,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
       client.on("error", onLost);
       try {
         await client.query("BEGIN");
-        const result = await work(wrap(client));
+        const result = await work(wrap(client, prepare));
         await client.query("COMMIT");
         return result;
       } catch (error) {
@@ -165,7 +168,7 @@ async function openSession(options: PostgresOptions, applicationName: string, id
     await client.end().catch(() => {});
     throw error;
   }
-  const base = wrap(client);
+  const base = wrap(client, options.preparedStatements ?? true);
   return {
     ...base,
     lost,
