@@ -202,6 +202,35 @@ describe.runIf(onPostgres)("statements on PostgreSQL", () => {
     }
   });
 
+  it("survive a value the driver cannot convert: the call fails alone, the statement stays usable on its connection", async () => {
+    const session = await db.openSession({ applicationName: "prepared-statements-test", idleInTransactionTimeoutMs: 10_000 });
+    try {
+      const text = "SELECT ($1::jsonb ->> 'a')::int AS a";
+      expect((await session.query<{ a: number }>(text, [{ a: 1 }])).rows[0]!.a).toBe(1);
+      await expect(session.query(text, [{ a: 1n }])).rejects.toThrow(/BigInt/);
+      expect((await session.query<{ a: number }>(text, [{ a: 2 }])).rows[0]!.a).toBe(2);
+    } finally {
+      await session.close();
+    }
+  });
+
+  it("leave no connection failing after another process changes a column they return: it is replaced", async () => {
+    const table = `plan_change_${randomUUID().slice(0, 8)}`;
+    await db.exec(`CREATE TABLE ${table} (id int PRIMARY KEY, v int); INSERT INTO ${table} VALUES (1, 7)`);
+    const single = await openPostgres({ url: location.databaseUrl!, poolSize: 1 });
+    try {
+      const read = () => single.transaction(async (tx) => (await tx.query<{ v: unknown }>(`SELECT id, v FROM ${table} WHERE id = $1`, [1])).rows[0]!.v);
+      expect(await read()).toBe(7);
+      await db.exec(`ALTER TABLE ${table} ALTER COLUMN v TYPE text`);
+      // The connection that prepared it fails once (PostgreSQL refuses to change a prepared result)…
+      await expect(read()).rejects.toThrow(/cached plan must not change result type/);
+      // …and is not given out again: the next transaction runs on a new one.
+      expect(await read()).toBe("7");
+    } finally {
+      await single.close();
+    }
+  });
+
   it("run unnamed with preparedStatements off (DB_PREPARED_STATEMENTS=false), for a pooler in transaction mode", async () => {
     const unprepared = await openPostgres({ url: location.databaseUrl!, poolSize: 1, preparedStatements: false });
     try {

@@ -2,7 +2,7 @@ import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { withQuerySpan } from "../observability/tracing.js";
 import { PrismaClient } from "./generated/prisma/client.js";
-import { DatabaseClosedError, DatabaseUnavailableError, type Database, type QueryResult, type Row, type Session, type SqlClient, type Unlisten } from "./database.js";
+import { DatabaseClosedError, DatabaseUnavailableError, type Database, type QueryResult, type Row, type Session, type SqlClient, type Unlisten, sqlState } from "./database.js";
 
 export interface PostgresOptions {
   url: string;
@@ -32,11 +32,24 @@ function statementName(text: string): string | undefined {
   return name;
 }
 
+/**
+ * pg's own conversion of a parameter, applied before a named statement is sent: a value it cannot
+ * convert (a BigInt inside an object, say) then fails the call before the connection is touched.
+ * Inside pg it would close the statement on the server while pg still counts it as parsed, and
+ * every later call of that text on the connection would fail. (Idempotent: pg's own pass then
+ * finds strings.)
+ */
+const { prepareValue } = (pg as unknown as { utils: { prepareValue(value: unknown): unknown } }).utils;
+
+/** "cached plan must not change result type": another process changed a column a prepared statement returns. */
+const PLAN_RESULT_CHANGED = "0A000";
+
 function wrap(client: pg.Pool | pg.PoolClient | pg.Client, prepare: boolean): SqlClient {
   return {
     async query<R extends Row>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
       // Without parameters a text may hold several statements (the simple protocol), which cannot be prepared.
-      const config = { name: prepare && params ? statementName(text) : undefined, text, values: params as unknown[] };
+      const name = prepare && params ? statementName(text) : undefined;
+      const config = { name, text, values: name ? params!.map((value) => prepareValue(value)) : (params as unknown[]) };
       const result = await withQuerySpan("postgresql", text, () => client.query<R>(config));
       return { rows: result.rows, affectedRows: result.rowCount ?? 0 };
     },
@@ -96,6 +109,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
       // A checked-out client has no listener of the pool's: without one, a connection lost
       // mid-transaction (a database restart) is an unhandled 'error' event that ends the process.
       let lost: Error | undefined;
+      let failure: unknown;
       const onLost = (error: Error) => {
         lost ??= error;
         options.onError?.(error);
@@ -107,12 +121,14 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
         await client.query("COMMIT");
         return result;
       } catch (error) {
+        failure = error;
         if (!lost) await client.query("ROLLBACK").catch(() => {});
         throw error;
       } finally {
         client.off("error", onLost);
-        // Passing the error makes the pool destroy the connection instead of reusing a dead one.
-        client.release(lost);
+        // Passing an error makes the pool destroy the connection instead of reusing a dead one, or one
+        // whose prepared statements no longer fit the tables (they would fail on it every time).
+        client.release(lost ?? (sqlState(failure) === PLAN_RESULT_CHANGED));
       }
     },
     async listen(channel, onNotify): Promise<Unlisten> {

@@ -90,7 +90,9 @@ export async function foldEvents(source: AsyncIterable<RecordedEvent> | Iterable
 
 /**
  * Temporary tables shaped like the live ones, without their indexes (a bulk load needs none, the
- * comparison hashes). They vanish with the transaction.
+ * comparison hashes). They vanish with the transaction. They shadow the live tables' names, but a
+ * statement prepared earlier on the connection still reads the live ones: name the schema
+ * (`pg_temp.` or `public.`) in every statement of the transaction.
  */
 export async function createScratchTables(tx: SqlClient): Promise<void> {
   for (const table of PROJECTION_TABLES) {
