@@ -3,10 +3,10 @@
 // sources and migrations. Plain JavaScript: it must run before anything is built.
 //   node scripts/build-if-stale.mjs             check; regenerate (Prisma client, GraphQL documents) and rebuild what is stale
 //   node scripts/build-if-stale.mjs --check [D] only say what is stale under repository root D (tests)
-// KEYLEDGER_SKIP_BUILD_CHECK=1 starts whatever is built. Dependencies are not checked: after a pull
-// that changes package-lock.json, run `npm install` (which rebuilds everything).
+// KEYLEDGER_SKIP_BUILD_CHECK=1 starts whatever is built. Dependencies are compared, not installed:
+// when package-lock.json asks for packages node_modules lacks, it says to run `npm install`.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -58,6 +58,25 @@ export function staleBuilds(root) {
 }
 
 /**
+ * Packages package-lock.json names at another version than node_modules holds (npm's record of
+ * what it installed, node_modules/.package-lock.json), or that are missing from it; optional and
+ * development packages may be missing (another platform's builds, an install without them).
+ */
+export function outdatedDependencies(root) {
+  const read = (path) => (existsSync(path) ? JSON.parse(readFileSync(path, "utf8")).packages ?? {} : undefined);
+  const wanted = read(join(root, "package-lock.json"));
+  const installed = read(join(root, "node_modules/.package-lock.json"));
+  if (!wanted || !installed) return [];
+  return Object.entries(wanted)
+    .filter(([path, wants]) => {
+      if (!path.startsWith("node_modules/")) return false;
+      const has = installed[path];
+      return has ? has.version !== wants.version : !(wants.optional || wants.dev || wants.devOptional || wants.peer);
+    })
+    .map(([path, wants]) => `${path.slice("node_modules/".length)}@${wants.version} (installed: ${installed[path]?.version ?? "none"})`);
+}
+
+/**
  * Runs an npm command of the repository (through the npm that runs this one, when it does); with
  * `quiet`, its output is shown only when it fails.
  */
@@ -74,6 +93,11 @@ if (isMain) {
   const checkOnly = process.argv[2] === "--check";
   const root = (checkOnly && process.argv[3]) || fileURLToPath(new URL("..", import.meta.url));
   const stale = process.env.KEYLEDGER_SKIP_BUILD_CHECK === "1" && !checkOnly ? [] : staleBuilds(root);
+  const outdated = process.env.KEYLEDGER_SKIP_BUILD_CHECK === "1" && !checkOnly ? [] : outdatedDependencies(root);
+  if (outdated.length > 0) {
+    const shown = outdated.slice(0, 3).join(", ") + (outdated.length > 3 ? ` and ${outdated.length - 3} more` : "");
+    console.error(`keyledger: package-lock.json asks for packages node_modules does not have (${shown}): run \`npm install\``);
+  }
   if (checkOnly) {
     for (const target of stale) console.log(`${target.name}: ${target.reason}`);
   } else if (stale.length > 0) {

@@ -1,7 +1,7 @@
 // `npm start` runs the bundle in dist/; its `prestart` (scripts/build-if-stale.mjs) rebuilds what is
 // older than its sources, so that a start after `git pull` never runs an old server against new
 // sources and migrations. Checked here on a scratch repository layout with chosen file times.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -64,5 +64,19 @@ describe("npm start's freshness check", () => {
 
   it("leaves an installation without sources alone", () => {
     expect(staleness(layout({ ...built }))).toEqual([]);
+  });
+
+  it("says to run npm install when package-lock.json asks for packages node_modules does not have", () => {
+    const root = layout({ "src/main.ts": 20, ...built });
+    const lock = (packages: Record<string, object>) => JSON.stringify({ lockfileVersion: 3, packages: { "": { name: "keyledger" }, ...packages } });
+    const warning = () => spawnSync(process.execPath, [SCRIPT, "--check", root], { encoding: "utf8" }).stderr.trim();
+    writeFileSync(join(root, "package-lock.json"), lock({ "node_modules/pg": { version: "8.16.0" }, "node_modules/@esbuild/aix-ppc64": { version: "0.28.2", optional: true } }));
+    mkdirSync(join(root, "node_modules"));
+    writeFileSync(join(root, "node_modules/.package-lock.json"), lock({ "node_modules/pg": { version: "8.16.0" } }));
+    expect(warning()).toBe(""); // another platform's optional build is not missing
+    writeFileSync(join(root, "package-lock.json"), lock({ "node_modules/pg": { version: "8.17.1" }, "node_modules/jose": { version: "6.1.0" } }));
+    expect(warning()).toBe(
+      "keyledger: package-lock.json asks for packages node_modules does not have (pg@8.17.1 (installed: 8.16.0), jose@6.1.0 (installed: none)): run `npm install`",
+    );
   });
 });
