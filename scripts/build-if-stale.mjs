@@ -3,10 +3,10 @@
 // sources and migrations. Plain JavaScript: it must run before anything is built.
 //   node scripts/build-if-stale.mjs             check; regenerate (Prisma client, GraphQL documents) and rebuild what is stale
 //   node scripts/build-if-stale.mjs --check [D] only say what is stale under repository root D (tests)
-// KEYLEDGER_SKIP_BUILD_CHECK=1 starts whatever is built. Dependencies are compared, not installed:
+// Builds run one at a time per checkout (dist/.build-lock). KEYLEDGER_SKIP_BUILD_CHECK=1 starts whatever is built. Dependencies are compared, not installed:
 // when package-lock.json asks for packages node_modules lacks, it says to run `npm install`.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -76,6 +76,53 @@ export function outdatedDependencies(root) {
     .map(([path, wants]) => `${path.slice("node_modules/".length)}@${wants.version} (installed: ${installed[path]?.version ?? "none"})`);
 }
 
+const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === "EPERM";
+  }
+}
+
+/**
+ * Runs `work` holding dist/.build-lock, so that several `npm start`s of one checkout (processes of
+ * one PostgreSQL database, say) do not build into dist/ together: the others wait, then find the
+ * build fresh. A lock left by a process that died is taken over. Returns what `work` returns.
+ */
+export function withBuildLock(root, work, { timeoutMs = 10 * 60_000 } = {}) {
+  const path = join(root, "dist/.build-lock");
+  mkdirSync(join(root, "dist"), { recursive: true });
+  const deadline = Date.now() + timeoutMs;
+  let told = false;
+  for (;;) {
+    try {
+      const fd = openSync(path, "wx");
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (error) {
+      if (error.code !== "EEXIST") throw error;
+      const holder = Number(readFileSync(path, "utf8") || NaN);
+      if (Number.isInteger(holder) && !isAlive(holder)) {
+        unlinkSync(path); // its holder died mid-build
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`${path} is held by process ${holder} for too long; remove it if no build is running`);
+      if (!told) console.error(`keyledger: another start (process ${holder}) is building; waiting for it`);
+      told = true;
+      sleepSync(200);
+    }
+  }
+  try {
+    return work();
+  } finally {
+    unlinkSync(path);
+  }
+}
+
 /**
  * Runs an npm command of the repository (through the npm that runs this one, when it does); with
  * `quiet`, its output is shown only when it fails.
@@ -101,14 +148,20 @@ if (isMain) {
   if (checkOnly) {
     for (const target of stale) console.log(`${target.name}: ${target.reason}`);
   } else if (stale.length > 0) {
-    const fail = (what) => {
-      console.error(`keyledger: ${what} failed; fix it, run the sources with \`npm run dev\`, or start what is built with KEYLEDGER_SKIP_BUILD_CHECK=1`);
+    const failed = withBuildLock(root, () => {
+      // Another start may have built it while this one waited.
+      const still = staleBuilds(root);
+      for (const target of still) console.error(`keyledger: ${target.reason}: rebuilding the ${target.name}`);
+      if (still.length === 0) return undefined;
+      // What the builds compile from generated code: the Prisma client and the GraphQL documents.
+      if (!npmRun(root, ["run", "--silent", "generate"], { quiet: true })) return "prisma generate";
+      if (!npmRun(root, ["exec", "--", "graphql-codegen", "--config", "codegen.ts", "--silent"], { quiet: true })) return "the GraphQL code generation";
+      const broken = still.find((target) => !npmRun(root, ["run", "--silent", target.script]));
+      return broken && `the ${broken.name} build`;
+    });
+    if (failed) {
+      console.error(`keyledger: ${failed} failed; fix it, run the sources with \`npm run dev\`, or start what is built with KEYLEDGER_SKIP_BUILD_CHECK=1`);
       process.exit(1);
-    };
-    for (const target of stale) console.error(`keyledger: ${target.reason}: rebuilding the ${target.name}`);
-    // What the builds compile from generated code: the Prisma client and the GraphQL documents.
-    if (!npmRun(root, ["run", "--silent", "generate"], { quiet: true })) fail("prisma generate");
-    if (!npmRun(root, ["exec", "--", "graphql-codegen", "--config", "codegen.ts", "--silent"], { quiet: true })) fail("the GraphQL code generation");
-    for (const target of stale) if (!npmRun(root, ["run", "--silent", target.script])) fail(`the ${target.name} build`);
+    }
   }
 }

@@ -1,8 +1,9 @@
 // `npm start` runs the bundle in dist/; its `prestart` (scripts/build-if-stale.mjs) rebuilds what is
 // older than its sources, so that a start after `git pull` never runs an old server against new
 // sources and migrations. Checked here on a scratch repository layout with chosen file times.
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -78,5 +79,34 @@ describe("npm start's freshness check", () => {
     expect(warning()).toBe(
       "keyledger: package-lock.json asks for packages node_modules does not have (pg@8.17.1 (installed: 8.16.0), jose@6.1.0 (installed: none)): run `npm install`",
     );
+  });
+
+  it("lets one start build at a time: a second waits for the first, and a lock its holder left by dying is taken over", async () => {
+    const root = layout({});
+    const log = join(root, "log");
+    const builder = (name: string) =>
+      new Promise<void>((resolve, reject) => {
+        const code = `import { appendFileSync } from "node:fs";
+          const { withBuildLock } = await import(${JSON.stringify(pathToFileURL(SCRIPT).href)});
+          withBuildLock(${JSON.stringify(root)}, () => {
+            appendFileSync(${JSON.stringify(log)}, "${name} starts\\n");
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);
+            appendFileSync(${JSON.stringify(log)}, "${name} ends\\n");
+          });`;
+        const child = spawn(process.execPath, ["--input-type=module", "-e", code], { stdio: "inherit" });
+        child.on("exit", (status) => (status === 0 ? resolve() : reject(new Error(`${name} exited with ${status}`))));
+      });
+    await Promise.all([builder("a"), builder("b")]);
+    const lines = readFileSync(log, "utf8").trim().split("\n");
+    expect(lines).toHaveLength(4);
+    expect(lines[0]!.split(" ")[0]).toBe(lines[1]!.split(" ")[0]); // the first to start ends before the other starts
+    expect(lines.map((line) => line.split(" ")[1])).toEqual(["starts", "ends", "starts", "ends"]);
+    expect(existsSync(join(root, "dist/.build-lock"))).toBe(false);
+
+    const dead = spawnSync(process.execPath, ["-e", "process.pid"]).pid!;
+    writeFileSync(join(root, "dist/.build-lock"), String(dead));
+    writeFileSync(log, "");
+    await builder("c");
+    expect(readFileSync(log, "utf8")).toBe("c starts\nc ends\n");
   });
 });
