@@ -45,7 +45,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     "/metrics": metricsRoute(verifyToken, config.metricsToken),
     ...(devSecretFile ? devSignInRoutes(devSecretFile, config) : {}),
   };
-  const server = createHttpServer(yoga, services.db, logger, routes, consoleRoutes());
+  const server = createHttpServer({ yoga, db: services.db, logger, routes, fallback: consoleRoutes() });
   server.on("clientError", answerClientError);
   const websocket = attachGraphQLWebSocket(server, yoga, verifyToken);
   const unobserve = observe({ subscriptions: () => services.follower.subscriberCount, pool: () => services.db.stats?.() });

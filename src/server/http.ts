@@ -28,8 +28,19 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 export type RouteHandler = (req: RequestWithId, res: ServerResponse) => Promise<void> | void;
 
+export interface HttpServerParts {
+  yoga: Yoga;
+  /** What /readyz checks. */
+  db: Database;
+  logger: Logger;
+  /** Handlers by exact path, before Yoga. */
+  routes?: Record<string, RouteHandler>;
+  /** Asked after the routes and before Yoga (the console's files); returns false to pass the request on. */
+  fallback?: FallbackHandler;
+}
+
 /** node:http in front of Yoga: request ids, one log line per request, probes and extra routes. */
-export function createHttpServer(yoga: Yoga, db: Database, logger: Logger, routes: Record<string, RouteHandler> = {}, fallback?: FallbackHandler): Server {
+export function createHttpServer({ yoga, db, logger, routes = {}, fallback }: HttpServerParts): Server {
   const handle = async (req: RequestWithId, res: ServerResponse, path: string) => {
     if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
     if (path === "/readyz") {
