@@ -3,8 +3,9 @@
 // sources and migrations. Plain JavaScript: it must run before anything is built.
 //   node scripts/build-if-stale.mjs             check; regenerate (Prisma client, GraphQL documents) and rebuild what is stale
 //   node scripts/build-if-stale.mjs --check [D] only say what is stale under repository root D (tests)
-// Builds run one at a time per checkout (dist/.build-lock). KEYLEDGER_SKIP_BUILD_CHECK=1 starts whatever is built. Dependencies are compared, not installed:
-// when package-lock.json asks for packages node_modules lacks, it says to run `npm install`.
+// Builds run one at a time per checkout (dist/.build-lock). KEYLEDGER_SKIP_BUILD_CHECK=1 starts
+// whatever is built. Dependencies are compared, not installed: when package-lock.json asks for
+// packages node_modules lacks, it says to run `npm install`.
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join, relative } from "node:path";

@@ -71,7 +71,7 @@ export type Config = {
   databaseUrl: string | undefined;
   dataDir: string;
   dbPoolSize: number;
-  /** Statements prepared by name on each PostgreSQL connection; off behind a pooler that cannot keep them. */
+  /** Statements prepared by name on each PostgreSQL connection (off: all unnamed, an escape hatch). */
   dbPreparedStatements: boolean;
   logLevel: string;
   jwt: {

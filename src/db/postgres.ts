@@ -7,7 +7,7 @@ import { DatabaseClosedError, DatabaseUnavailableError, type Database, type Quer
 export interface PostgresOptions {
   url: string;
   poolSize: number;
-  /** Prepare statements by name on each connection (default). Off behind a pooler in transaction mode that keeps none. */
+  /** Prepare statements by name on each connection (default); off sends every statement unnamed (an escape hatch). */
   preparedStatements?: boolean;
   /** A transaction left idle this long is ended by the server, so it cannot hold its locks, or the sealer's horizon, for ever. */
   idleInTransactionTimeoutMs?: number;
@@ -41,7 +41,10 @@ function statementName(text: string): string | undefined {
  */
 const { prepareValue } = (pg as unknown as { utils: { prepareValue(value: unknown): unknown } }).utils;
 
-/** "cached plan must not change result type": another process changed a column a prepared statement returns. */
+/**
+ * The SQLSTATE (feature_not_supported) of "cached plan must not change result type": another process
+ * changed a column a prepared statement returns. Rarer errors of the same class cost only a reconnect.
+ */
 const PLAN_RESULT_CHANGED = "0A000";
 
 function wrap(client: pg.Pool | pg.PoolClient | pg.Client, prepare: boolean): SqlClient {
