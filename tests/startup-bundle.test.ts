@@ -5,6 +5,8 @@
 // that fails to load on first use (the PostgreSQL driver, Prisma's query compiler), a second copy
 // of a package that should be one.
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,7 +27,7 @@ afterAll(() => {
   rmSync(outdir, { recursive: true, force: true });
 });
 
-async function startBuilt(location: TestDatabaseLocation): Promise<{ url: string; stop(): Promise<number | null> }> {
+async function startBuilt(location: TestDatabaseLocation, env: Record<string, string> = {}): Promise<{ url: string; stop(): Promise<number | null> }> {
   const child = spawn(process.execPath, ["--enable-source-maps", join(outdir, "main.js")], {
     cwd: repoRoot,
     env: {
@@ -36,6 +38,7 @@ async function startBuilt(location: TestDatabaseLocation): Promise<{ url: string
       DATABASE_URL: location.databaseUrl ?? "",
       JWT_SECRET: TEST_JWT_SECRET,
       LOG_LEVEL: "warn",
+      ...env,
     },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -75,5 +78,26 @@ describe("the built server (npm start)", () => {
       expect(keys.apiKeys.totalCount).toBe(1);
       expect(await again.stop()).toBe(0);
     });
+  });
+
+  it("exports traces to an OTLP collector when OTEL_EXPORTER_OTLP_ENDPOINT is set (the exporter package is bundled)", async () => {
+    const received: string[] = [];
+    const collector = createServer((req, res) => {
+      received.push(`${req.method} ${req.url}`);
+      req.resume();
+      req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+    });
+    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
+    try {
+      await withTestLocation(async (location) => {
+        const server = await startBuilt(location, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}` });
+        expect((await readiness(server.url)).status).toBe(200);
+        await fetch(server.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
+        expect(await server.stop()).toBe(0); // stopping flushes the buffered spans
+      });
+      expect(received).toContain("POST /v1/traces");
+    } finally {
+      await new Promise((resolve) => collector.close(resolve));
+    }
   });
 });

@@ -17,15 +17,24 @@ let otel: OtelApi | undefined;
 export const tracingEnabled = () => otel !== undefined;
 
 /**
+ * A CommonJS package's exports. Imported from the sources they arrive as named exports; from the
+ * server bundle (esbuild), some arrive only as `default` ("OTLPTraceExporter is not a constructor").
+ */
+function namedExports<T extends object>(module: T): T {
+  const fallback = (module as { default?: unknown }).default;
+  return fallback && typeof fallback === "object" ? ({ ...fallback, ...module } as T) : module;
+}
+
+/**
  * Exports spans over OTLP/HTTP (JSON) to `${endpoint}/v1/traces` and makes the helpers below record
  * them. Resolves with a function that flushes what is buffered and turns tracing off again.
  */
 export async function startTracing(endpoint: string, serviceName = "keyledger"): Promise<() => Promise<void>> {
   const [api, { NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
-    import("@opentelemetry/api"),
-    import("@opentelemetry/sdk-trace-node"),
-    import("@opentelemetry/exporter-trace-otlp-http"),
-    import("@opentelemetry/resources"),
+    import("@opentelemetry/api").then(namedExports),
+    import("@opentelemetry/sdk-trace-node").then(namedExports),
+    import("@opentelemetry/exporter-trace-otlp-http").then(namedExports),
+    import("@opentelemetry/resources").then(namedExports),
   ]);
   const exporter = new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, "")}/v1/traces` });
   const provider = new NodeTracerProvider({
