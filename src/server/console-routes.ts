@@ -52,7 +52,10 @@ function notFound(res: ServerResponse, text: string, status = 404): void {
  */
 export function consoleRoutes(dir = defaultConsoleDir()): FallbackHandler {
   const built = existsSync(join(dir, "index.html"));
-  const serve = built ? sirv(dir, { dev: false, etag: true, single: true, gzip: true, brotli: true, setHeaders }) : undefined;
+  // Files are looked up on each request (sirv's `dev`; the headers are still ours): a console rebuilt
+  // while the server runs is served, and a file a rebuild removed answers 404. With the file list
+  // read once at start, such a request failed its read stream, which ended the process.
+  const serve = built ? sirv(dir, { dev: true, etag: true, single: true, gzip: true, brotli: true, setHeaders }) : undefined;
   return (req, res) => {
     if (req.method !== "GET" && req.method !== "HEAD") return false;
     const path = req.url?.split("?")[0] ?? "/";
