@@ -36,8 +36,10 @@ function newestFile(dir, skip = []) {
 function targets(root) {
   const console = join(root, "src/console");
   return [
-    { name: "server", script: "build:server", output: join(root, "dist/server/main.js"), dir: join(root, "src"), skip: [console], schema: join(root, "prisma/schema.prisma") },
-    { name: "console", script: "build:console", output: join(root, "dist/console/index.html"), dir: console, skip: [], schema: join(root, "schema.graphql") },
+    // Generated code is skipped: it is regenerated from the schema (checked) on every rebuild, and
+    // its new time would make the next start rebuild again.
+    { name: "server", script: "build:server", output: join(root, "dist/server/main.js"), dir: join(root, "src"), skip: [console, join(root, "src/db/generated")], schema: join(root, "prisma/schema.prisma") },
+    { name: "console", script: "build:console", output: join(root, "dist/console/index.html"), dir: console, skip: [join(console, "generated")], schema: join(root, "schema.graphql") },
   ];
 }
 

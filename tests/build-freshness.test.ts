@@ -59,6 +59,10 @@ describe("npm start's freshness check", () => {
     expect(staleness(layout({ "src/main.ts": 20, "dist/console/index.html": 10 }))).toEqual(["server: dist/server/main.js is missing"]);
   });
 
+  it("ignores generated code, which every rebuild regenerates from the schemas it checks", () => {
+    expect(staleness(layout({ "src/main.ts": 20, "src/db/generated/pothos-types.ts": 1, "src/console/generated/graphql.ts": 1, "src/console/App.tsx": 20, ...built }))).toEqual([]);
+  });
+
   it("ignores files no build reads, such as an editor's swap file", () => {
     expect(staleness(layout({ "src/main.ts": 20, "src/.main.ts.swp": 1, "src/console/App.tsx~": 1, ...built }))).toEqual([]);
   });
