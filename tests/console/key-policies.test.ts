@@ -1,7 +1,7 @@
 import { GraphQLClient } from "graphql-request";
 import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AddCreditsDocument, CreatePolicyKeyDocument, PolicyKeyDocument, UsageOutcomesDocument, VerifyDocument, type CreateApiKeyInput } from "../generated/graphql.js";
+import { AddCreditsDocument, CreatePolicyKeyDocument, PolicyKeyDocument, SetStatusDocument, UsageOutcomesDocument, VerifyDocument, type CreateApiKeyInput } from "../generated/graphql.js";
 import { graphQLErrorOf } from "../support/clients.js";
 import { createTestLocation, onPostgres, type TestDatabaseLocation } from "../support/databases.js";
 import { startTestServer } from "../support/server.js";
@@ -236,6 +236,18 @@ describe.skipIf(onPostgres)("key policies in the console", () => {
     await expect.poll(() => oldRow.locator(".expires .badge").textContent(), { timeout: 15_000 }).toBe("Expired");
     expect(await oldRow.getByRole("button", { name: "Rotate Unmetered" }).count()).toBe(0);
     expect(await rowsNamed("Unmetered").count()).toBe(2);
+  });
+
+  it("shows the server's reason when a rotation is refused, not a stale-version message", async () => {
+    const paused = await alice.request(CreatePolicyKeyDocument, { input: { service: "EMAIL", name: "Paused" } });
+    await alice.request(SetStatusDocument, { input: { id: paused.createApiKey.apiKey.id, status: "INACTIVE" } });
+    const row = rowById(paused.createApiKey.apiKey.id);
+    await expect.poll(() => row.locator(".switch").getAttribute("aria-checked"), { timeout: 15_000 }).toBe("false");
+    await row.getByRole("button", { name: "Rotate Paused" }).click();
+    const dialog = page.getByRole("dialog", { name: "Rotate Paused?" });
+    await dialog.getByRole("button", { name: "Rotate key" }).click();
+    await expect.poll(() => dialog.locator(".form-error").textContent(), { timeout: 15_000 }).toMatch(/switched off/);
+    await dialog.getByRole("button", { name: "Cancel" }).click();
   });
 
   it("stacks rate-limited, usage-exceeded and denied verifications next to valid ones in the usage chart", async () => {

@@ -7,6 +7,8 @@ export class ApiError extends Error {
     message: string,
     readonly code: string,
     readonly field?: string,
+    /** A CONFLICT because the key moved past the version the page read (the others are refusals with their own reason). */
+    readonly stale = false,
   ) {
     super(message);
   }
@@ -14,7 +16,7 @@ export class ApiError extends Error {
 
 interface GraphQLResponse<R> {
   data?: R | null;
-  errors?: { message: string; extensions?: { code?: string; field?: string } }[];
+  errors?: { message: string; extensions?: { code?: string; field?: string; expectedVersion?: number } }[];
 }
 
 /** Sends one typed operation over HTTP with the signed-in user's token. */
@@ -40,7 +42,7 @@ export async function request<R, V>(document: TypedDocumentString<R, V>, ...[var
   if (first) {
     const code = first.extensions?.code ?? "INTERNAL_SERVER_ERROR";
     if (code === "UNAUTHENTICATED") signOut();
-    throw new ApiError(first.message, code, first.extensions?.field);
+    throw new ApiError(first.message, code, first.extensions?.field, first.extensions?.expectedVersion !== undefined);
   }
   if (!body.data) throw new ApiError("The server sent no data", "INTERNAL_SERVER_ERROR");
   return body.data;

@@ -12,7 +12,7 @@ function fieldErrorsOf(error: unknown, fields: readonly string[]): FieldErrors {
   if (error instanceof ApiError && error.code === "BAD_USER_INPUT" && error.field && fields.includes(error.field)) {
     return { [error.field]: error.message };
   }
-  if (error instanceof ApiError && error.code === "CONFLICT") return { form: "This key was changed elsewhere in the meantime; close the dialog to see its current state." };
+  if (error instanceof ApiError && error.stale) return { form: "This key was changed elsewhere in the meantime; close the dialog to see its current state." };
   return { form: errorMessage(error) };
 }
 

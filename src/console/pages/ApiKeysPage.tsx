@@ -293,8 +293,9 @@ function StatusSwitch({ apiKey, onChanged }: { apiKey: ConsoleKeyFragment; onCha
     try {
       await request(SetKeyStatusDocument, { input: { id: apiKey.id, status: on ? "INACTIVE" : "ACTIVE", expectedVersion: apiKey.version } });
     } catch (error) {
-      const conflict = error instanceof ApiError && error.code === "CONFLICT";
-      toast("error", conflict ? "CONFLICT" : "ERROR", conflict ? `“${apiKey.name}” was changed elsewhere; the row now shows its current state.` : errorMessage(error));
+      const stale = error instanceof ApiError && error.stale;
+      const code = error instanceof ApiError && error.code === "CONFLICT" ? "CONFLICT" : "ERROR";
+      toast("error", code, stale ? `“${apiKey.name}” was changed elsewhere; the row now shows its current state.` : errorMessage(error));
     } finally {
       setBusy(false);
       onChanged();
