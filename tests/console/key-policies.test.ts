@@ -238,6 +238,22 @@ describe.skipIf(onPostgres)("key policies in the console", () => {
     expect(await rowsNamed("Unmetered").count()).toBe(2);
   });
 
+  it("fits a monthly refill's note in the table at 1280 px, and never scrolls the page sideways at 800 px", async () => {
+    const monthly = await alice.request(CreatePolicyKeyDocument, {
+      input: { service: "EMAIL", name: "Monthly", credits: { remaining: 100, refill: { amount: 100, interval: "MONTHLY", day: 1 } } },
+    });
+    const row = rowById(monthly.createApiKey.apiKey.id);
+    await expect.poll(() => row.locator(".cell-note").first().textContent(), { timeout: 15_000 }).toMatch(/monthly/);
+    await expectTableFits();
+    await page.setViewportSize({ width: 800, height: 800 });
+    try {
+      // The table scrolls inside its box; the page itself does not.
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
   it("shows the server's reason when a rotation is refused, not a stale-version message", async () => {
     const paused = await alice.request(CreatePolicyKeyDocument, { input: { service: "EMAIL", name: "Paused" } });
     await alice.request(SetStatusDocument, { input: { id: paused.createApiKey.apiKey.id, status: "INACTIVE" } });
