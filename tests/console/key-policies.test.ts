@@ -1,7 +1,7 @@
 import { GraphQLClient } from "graphql-request";
 import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AddCreditsDocument, CreatePolicyKeyDocument, PolicyKeyDocument, SetStatusDocument, UsageOutcomesDocument, VerifyDocument, type CreateApiKeyInput } from "../generated/graphql.js";
+import { AddCreditsDocument, CreatePolicyKeyDocument, PolicyKeyDocument, RevokeKeyDocument, SetStatusDocument, UsageOutcomesDocument, VerifyDocument, type CreateApiKeyInput } from "../generated/graphql.js";
 import { graphQLErrorOf } from "../support/clients.js";
 import { createTestLocation, onPostgres, type TestDatabaseLocation } from "../support/databases.js";
 import { startTestServer } from "../support/server.js";
@@ -288,6 +288,8 @@ describe.skipIf(onPostgres)("key policies in the console", () => {
     expect(expected.rateLimited).toBe(1);
     expect(expected.usageExceeded).toBe(1);
     expect(expected.denied).toBeGreaterThanOrEqual(2);
+    // A revoked key's verifications still count (this one has a valid and a rate-limited one).
+    await alice.request(RevokeKeyDocument, { input: { id: limited.createApiKey.apiKey.id } });
 
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Usage" }).click();
     const outcomes = page.getByRole("list", { name: "Verifications by outcome" });

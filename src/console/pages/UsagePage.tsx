@@ -66,9 +66,15 @@ export default function UsagePage() {
 
   const keys = useQuery({
     queryKey: ["usageKeys", service.id],
-    queryFn: () => request(ApiKeysDocument, { service: service.id, status: null, first: MAX_KEYS_SUMMED, after: null }),
+    // The live table and the revoked keys: a key's verifications still count after it is revoked.
+    queryFn: async () => {
+      const [live, revoked] = await Promise.all(
+        [null, "REVOKED" as const].map((status) => request(ApiKeysDocument, { service: service.id, status, first: MAX_KEYS_SUMMED, after: null })),
+      );
+      return [...live!.apiKeys.edges, ...revoked!.apiKeys.edges].map((e) => e.node);
+    },
   });
-  const keyList = keys.data?.apiKeys.edges.map((e) => e.node) ?? [];
+  const keyList = keys.data ?? [];
   const selected = keyList.find((k) => k.id === keyId);
   const keyIds = selected ? [selected.id] : keyList.map((k) => k.id);
 
@@ -111,7 +117,7 @@ export default function UsagePage() {
             <option value="">All keys of the service</option>
             {keyList.map((k) => (
               <option key={k.id} value={k.id}>
-                {k.name}
+                {k.status === "REVOKED" ? `${k.name} (revoked)` : k.name}
               </option>
             ))}
           </select>
