@@ -12,6 +12,12 @@ async function isExpectedFailure(error: unknown): Promise<boolean> {
   return [ConfigError, DatabaseUnavailableError, DirectoryLockedError, MigrationError, SigningKeyError].some((kind) => error instanceof kind);
 }
 
+/** The DATA_DIR the token command must be given to sign with this server's development secret ("" for the default). */
+function signingEnvironment(dataDir: string): string {
+  if (dataDir === loadConfig({}).dataDir) return "";
+  return `DATA_DIR=${/^[\w./-]+$/.test(dataDir) ? dataDir : `'${dataDir.replace(/'/g, "'\\''")}'`} `;
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   // Start-up time (docs/BENCHMARKS.md): PGlite's WebAssembly compiles off the main thread while
@@ -26,7 +32,7 @@ async function main(): Promise<void> {
   if (server.devSecretFile) {
     process.stderr.write(
       `Development tokens are signed with the secret in ${server.devSecretFile}. Get one with:\n` +
-        `  npm run token -- --sub alice --role owner\n` +
+        `  ${signingEnvironment(config.dataDir)}npm run token -- --sub alice --role owner\n` +
         `and send it as the header  Authorization: Bearer <token>\n`,
     );
   }

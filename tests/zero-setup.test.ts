@@ -20,7 +20,8 @@ describe("zero-setup development secret", () => {
           if (match && banner.includes("npm run token")) resolve(match[1]!);
         });
       });
-      expect(banner).toContain("npm run token -- --sub alice --role owner");
+      // With a DATA_DIR of its own, the command names it: the secret is there.
+      expect(banner).toContain(`DATA_DIR=${location.dataDir} npm run token -- --sub alice --role owner`);
       const secretFile = join(location.dataDir, "dev-jwt-secret");
       expect(existsSync(secretFile)).toBe(true);
       expect(statSync(secretFile).mode & 0o077).toBe(0);

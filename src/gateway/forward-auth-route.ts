@@ -79,7 +79,12 @@ function deny(res: ServerResponse, code: string, status: number): void {
 export function forwardAuthRoute(services: Pick<Dependencies, "verifier" | "verifyToken" | "logger" | "clock">): RouteHandler {
   return async (req, res) => {
     const requestId = req.id!;
-    const auth = await authenticateGateway(services.verifyToken, gatewayTokenAsAuthorization(req.headers[GATEWAY_TOKEN_HEADER.toLowerCase()]), requestId);
+    const auth = await authenticateGateway(
+      services.verifyToken,
+      gatewayTokenAsAuthorization(req.headers[GATEWAY_TOKEN_HEADER.toLowerCase()]),
+      requestId,
+      `send the gateway's token (the bare JWT) in ${GATEWAY_TOKEN_HEADER}; Authorization carries the customer's key here`,
+    );
     if ("message" in auth) return sendError(res, 401, "UNAUTHENTICATED", `Gateway credential (${GATEWAY_TOKEN_HEADER}): ${auth.message}`);
 
     const params = queryOf(req.url);

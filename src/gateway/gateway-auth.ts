@@ -12,11 +12,18 @@ export type GatewayAuthentication = { caller: Caller } | { message: string };
 
 /**
  * The gateway's credential is an ordinary keyledger JWT with the gateway role (long-lived, minted
- * with `npm run token -- --sub <gateway> --role gateway --expires 365d`): the same verifier and
+ * with `npm run token -- --sub <gateway> --role gateway`, within JWT_MAX_LIFETIME): the same verifier and
  * roles as GraphQL, and its `sub` becomes the KeyUsed event's gatewayId. Whether the role suffices
  * is decided by the verifier itself (a ForbiddenError), not here.
  */
-export async function authenticateGateway(verifyToken: TokenVerifier, authorization: string | undefined, requestId: string): Promise<GatewayAuthentication> {
+export async function authenticateGateway(
+  verifyToken: TokenVerifier,
+  authorization: string | undefined,
+  requestId: string,
+  /** What to say when there is no credential at all (where it is expected differs by route). */
+  whenMissing?: string,
+): Promise<GatewayAuthentication> {
+  if (authorization === undefined && whenMissing) return { message: whenMissing };
   const auth = await authenticate(verifyToken, authorization);
   if ("error" in auth) return { message: auth.error.message };
   return { caller: { viewer: auth.viewer, requestId } };

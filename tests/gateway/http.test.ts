@@ -214,6 +214,9 @@ describe(`gateway HTTP API: /v1/keys.verify, /v1/auth, /openapi.json (${backendN
         check(seen);
         expect([seen.status, seen.headers.get("x-keyledger-code")]).toEqual([status, code]);
       }
+      // Without its credential, the answer says where forward-auth expects it (Authorization is the customer's).
+      const missing = await forwardAuth("?service=SMS", headers, "GET", null);
+      expect((missing.body as { error: { message: string } }).error.message).toMatch(/in X-Keyledger-Gateway-Token; Authorization carries the customer's key/);
     });
 
     it("answers bad input with 400 naming the query parameter or header, records nothing, never 500", async () => {
