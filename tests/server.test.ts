@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { GraphQLClient, gql } from "graphql-request";
 import { createClient } from "graphql-ws";
+import { createServer } from "node:net";
 import WebSocket from "ws";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { backendName, withTestLocation } from "./support/databases.js";
@@ -106,6 +107,23 @@ describe("configuration", () => {
     const unreachable = await runTs("src/main.ts", [], { PORT: "0", DATABASE_URL: "postgres://127.0.0.1:1/none", JWT_SECRET: TEST_JWT_SECRET }).done;
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toContain("Cannot reach PostgreSQL at 127.0.0.1:1/none");
+  });
+
+  it("says plainly that its port is taken, once", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      await withTestLocation(async (location) => {
+        const port = String((taken.address() as { port: number }).port);
+        const env = { PORT: port, HOST: "127.0.0.1", DATA_DIR: location.dataDir, DATABASE_URL: location.databaseUrl ?? "", JWT_SECRET: TEST_JWT_SECRET };
+        const busy = await runTs("src/main.ts", [], env).done;
+        expect(busy.code).toBe(1);
+        expect(busy.stderr).toContain("keyledger could not start: Error: listen EADDRINUSE");
+        expect(busy.stderr).not.toContain("WebSocket server");
+      });
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });
 

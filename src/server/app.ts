@@ -47,7 +47,6 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   };
   const server = createHttpServer({ yoga, db: services.db, logger, routes, fallback: consoleRoutes() });
   server.on("clientError", answerClientError);
-  const websocket = attachGraphQLWebSocket(server, yoga, verifyToken);
   const unobserve = observe({ subscriptions: () => services.follower.subscriberCount, pool: () => services.db.stats?.() });
   let metricsServer: Server | undefined;
 
@@ -67,6 +66,9 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     await stopTracing();
     throw error;
   }
+  // Attached once listening: a port already in use is then one clear error, not also the WebSocket
+  // server's "Internal error emitted…" with a stack trace.
+  const websocket = attachGraphQLWebSocket(server, yoga, verifyToken);
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
 
