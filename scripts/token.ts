@@ -7,18 +7,35 @@ import { signToken } from "../src/auth/tokens.js";
 import { ROLES, type Role } from "../src/auth/viewer.js";
 import { loadConfig } from "../src/config.js";
 
-const { values } = parseArgs({
-  options: {
-    sub: { type: "string" },
-    role: { type: "string", multiple: true },
-    expires: { type: "string" },
-  },
-});
+const USAGE = "usage: npm run token -- --sub <user id> [--role owner|auditor|gateway|admin]... [--expires 12h]";
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        sub: { type: "string" },
+        role: { type: "string", multiple: true },
+        expires: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (error) {
+    // --help, an unknown option or a missing value: the usage, not a stack trace.
+    console.error(`${(error as Error).message.split("\n")[0]}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const values = parseOptions();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const config = loadConfig();
 const secret = config.jwt.secret ?? readDevSecret(config.dataDir);
 if (!values.sub) {
-  console.error("usage: npm run token -- --sub <user id> [--role owner|auditor|gateway|admin]... [--expires 12h]");
+  console.error(USAGE);
   process.exit(2);
 }
 const roles = values.role ?? ["owner"];

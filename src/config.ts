@@ -6,6 +6,14 @@ const port = z.coerce
   .min(0, "must be between 0 and 65535")
   .max(65535, "must be between 0 and 65535");
 
+/** A whole number within bounds, for counts and milliseconds ("10s" is refused with this message, not "NaN"). */
+const wholeNumber = (min: number, max: number, unit = "") =>
+  z.coerce
+    .number({ error: `must be a whole number${unit}` })
+    .int(`must be a whole number${unit}`)
+    .min(min, `must be between ${min} and ${max}${unit}`)
+    .max(max, `must be between ${min} and ${max}${unit}`);
+
 const boolean = z
   .enum(["true", "false", "1", "0", "yes", "no", "on", "off"], { error: "must be true or false" })
   .transform((value) => ["true", "1", "yes", "on"].includes(value));
@@ -41,7 +49,7 @@ const environmentSchema = z.object({
       .optional(),
   ),
   DATA_DIR: z.string().min(1).default("./.keyledger"),
-  DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  DB_POOL_SIZE: wholeNumber(1, 1000).default(10),
   DB_PREPARED_STATEMENTS: boolean.optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   JWT_SECRET: optionalText.pipe(z.string().min(32, "must be at least 32 characters").optional()),
@@ -53,9 +61,9 @@ const environmentSchema = z.object({
   CORS_ORIGINS: origins,
   GRAPHIQL: boolean.optional(),
   INTROSPECTION: boolean.optional(),
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
-  SUBSCRIPTION_BUFFER: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
-  CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(10).default(60_000),
+  SHUTDOWN_TIMEOUT_MS: wholeNumber(0, 3_600_000, " of milliseconds").default(10_000),
+  SUBSCRIPTION_BUFFER: wholeNumber(1, 1_000_000).default(1_000),
+  CHECKPOINT_INTERVAL_MS: wholeNumber(10, 2_147_483_647, " of milliseconds").default(60_000),
   CHECKPOINT_SIGNING_JWK: optionalText,
   METRICS_TOKEN: optionalText.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   METRICS_PORT: z.preprocess((value) => (typeof value === "string" && value.trim() === "" ? undefined : value), port.optional()),

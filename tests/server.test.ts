@@ -83,6 +83,8 @@ describe("configuration", () => {
       /PORT="abc".*\n.*DATABASE_URL="mysql:\/\/x".*\n.*LOG_LEVEL="loud"/,
     );
     expect(() => loadConfig({ JWT_SECRET: "short" })).toThrow(/JWT_SECRET/);
+    expect(() => loadConfig({ SHUTDOWN_TIMEOUT_MS: "10s" })).toThrow('SHUTDOWN_TIMEOUT_MS="10s": must be a whole number of milliseconds');
+    expect(() => loadConfig({ DB_POOL_SIZE: "0" })).toThrow('DB_POOL_SIZE="0": must be between 1 and 1000');
   });
 
   it("defaults to embedded PGlite in ./.keyledger on port 4000", () => {
