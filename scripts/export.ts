@@ -85,7 +85,11 @@ async function run(db: Database, out: string): Promise<void> {
   }
 }
 
-const db = await openDatabase(loadConfig());
+// Opening fails too with a message of its own (the folder locked by a running server, a database down).
+const db = await openDatabase(loadConfig()).catch((error: Error) => {
+  console.error(`export could not run: ${error.message}`);
+  process.exit(2);
+});
 try {
   await run(db, values.out);
 } catch (error) {
