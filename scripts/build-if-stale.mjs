@@ -142,8 +142,9 @@ const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.arg
 if (isMain) {
   const checkOnly = process.argv[2] === "--check";
   const root = (checkOnly && process.argv[3]) || fileURLToPath(new URL("..", import.meta.url));
-  const stale = process.env.KEYLEDGER_SKIP_BUILD_CHECK === "1" && !checkOnly ? [] : staleBuilds(root);
-  const outdated = process.env.KEYLEDGER_SKIP_BUILD_CHECK === "1" && !checkOnly ? [] : outdatedDependencies(root);
+  const skip = process.env.KEYLEDGER_SKIP_BUILD_CHECK === "1" && !checkOnly;
+  const stale = skip ? [] : staleBuilds(root);
+  const outdated = skip ? [] : outdatedDependencies(root);
   if (outdated.length > 0) {
     const shown = outdated.slice(0, 3).join(", ") + (outdated.length > 3 ? ` and ${outdated.length - 3} more` : "");
     console.error(`keyledger: package-lock.json asks for packages node_modules does not have (${shown}): run \`npm install\``);

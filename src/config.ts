@@ -14,6 +14,9 @@ const wholeNumber = (min: number, max: number, unit = "") =>
     .min(min, `must be between ${min} and ${max}${unit}`)
     .max(max, `must be between ${min} and ${max}${unit}`);
 
+/** Where PGlite keeps its data when DATA_DIR is not set. */
+export const DEFAULT_DATA_DIR = "./.keyledger";
+
 const boolean = z
   .enum(["true", "false", "1", "0", "yes", "no", "on", "off"], { error: "must be true or false" })
   .transform((value) => ["true", "1", "yes", "on"].includes(value));
@@ -48,7 +51,7 @@ const environmentSchema = z.object({
       .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
       .optional(),
   ),
-  DATA_DIR: z.string().min(1).default("./.keyledger"),
+  DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
   DB_POOL_SIZE: wholeNumber(1, 1000).default(10),
   DB_PREPARED_STATEMENTS: boolean.optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, DEFAULT_DATA_DIR, loadConfig } from "./config.js";
 import { pgliteWasmModule } from "./db/pglite-wasm.js";
 
 /** Failures with a message meant for the operator (no stack trace). Loaded when needed: see main. */
@@ -14,7 +14,7 @@ async function isExpectedFailure(error: unknown): Promise<boolean> {
 
 /** The DATA_DIR the token command must be given to sign with this server's development secret ("" for the default). */
 function signingEnvironment(dataDir: string): string {
-  if (dataDir === loadConfig({}).dataDir) return "";
+  if (dataDir === DEFAULT_DATA_DIR) return "";
   return `DATA_DIR=${/^[\w./-]+$/.test(dataDir) ? dataDir : `'${dataDir.replace(/'/g, "'\\''")}'`} `;
 }
 

@@ -68,10 +68,9 @@ export default function UsagePage() {
     queryKey: ["usageKeys", service.id],
     // The live table and the revoked keys: a key's verifications still count after it is revoked.
     queryFn: async () => {
-      const [live, revoked] = await Promise.all(
-        [null, "REVOKED" as const].map((status) => request(ApiKeysDocument, { service: service.id, status, first: MAX_KEYS_SUMMED, after: null })),
-      );
-      return [...live!.apiKeys.edges, ...revoked!.apiKeys.edges].map((e) => e.node);
+      const keysWith = (status: "REVOKED" | null) => request(ApiKeysDocument, { service: service.id, status, first: MAX_KEYS_SUMMED, after: null });
+      const [live, revoked] = await Promise.all([keysWith(null), keysWith("REVOKED")]);
+      return [...live.apiKeys.edges, ...revoked.apiKeys.edges].map((e) => e.node);
     },
   });
   const keyList = keys.data ?? [];
